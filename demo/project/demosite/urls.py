@@ -1,0 +1,10 @@
+from django.urls import path
+
+from notes import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("notes/", views.notes, name="notes"),
+    path("cached/", views.cached, name="cached"),
+    path("upload/", views.upload, name="upload"),
+]

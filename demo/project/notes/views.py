@@ -1,0 +1,60 @@
+import socket
+
+from django import forms
+from django.conf import settings
+from django.http import HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import cache_page
+
+from .models import Note, Upload
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(max_length=200)
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField()
+
+    def clean_file(self):
+        f = self.cleaned_data["file"]
+        if f.size > settings.NOTES_MAX_UPLOAD_BYTES:
+            raise forms.ValidationError("file too large")
+        return f
+
+
+def home(request):
+    return render(request, "notes/home.html", {"node": socket.gethostname()})
+
+
+def notes(request):
+    """GET lists the notes (read from the database); POST writes one."""
+    if request.method == "POST":
+        form = NoteForm(request.POST)
+        if not form.is_valid():
+            return HttpResponseBadRequest("invalid note")
+        Note.objects.create(text=form.cleaned_data["text"])
+        return redirect("notes")
+    return render(request, "notes/notes.html", {"notes": Note.objects.all()[:50], "form": NoteForm()})
+
+
+@cache_page(60)
+def cached(request):
+    """Rendered once a minute, then served from the cache."""
+    return render(
+        request,
+        "notes/cached.html",
+        {"rendered_at": timezone.now().isoformat(), "count": Note.objects.count(), "node": socket.gethostname()},
+    )
+
+
+def upload(request):
+    """GET lists the uploads; POST stores a file in MEDIA_ROOT through the default storage."""
+    if request.method == "POST":
+        form = UploadForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return HttpResponseBadRequest("invalid upload")
+        Upload.objects.create(file=form.cleaned_data["file"])
+        return redirect("upload")
+    return render(request, "notes/upload.html", {"uploads": Upload.objects.all()[:50], "form": UploadForm()})

@@ -1,0 +1,61 @@
+"""Filter ``ntier.django.python_literal``: render data as a Python literal.
+
+Settings modules are Python, not JSON: ``true``/``null`` would be wrong and a quote in a
+value could break out of a string. This filter turns plain data (str, int, float, bool,
+None, lists, dicts) into source text that ``ast.literal_eval`` reads back unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+
+DOCUMENTATION = r"""
+name: python_literal
+short_description: Render data as a Python literal
+description:
+  - Returns Python source text for plain data (strings, numbers, booleans, None, lists and
+    mappings), safe to place in a generated Python module such as a Django settings file.
+positional: _input
+options:
+  _input:
+    description: The value to render.
+    type: raw
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: A settings line
+  ansible.builtin.debug:
+    msg: "ALLOWED_HOSTS = {{ ['example.org'] | ntier.django.python_literal }}"
+"""
+
+RETURN = r"""
+_value:
+  description: Python source text.
+  type: str
+"""
+
+
+def _render(value) -> str:
+    if value is None or isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return repr(str(value))
+    if isinstance(value, dict):
+        items = ", ".join(f"{_render(str(k))}: {_render(v)}" for k, v in value.items())
+        return "{" + items + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_render(v) for v in value) + "]"
+    raise TypeError(f"python_literal cannot render a {type(value).__name__}")
+
+
+def python_literal(value) -> str:
+    # A JSON round trip turns Ansible's own str/dict/list subclasses into plain ones.
+    return _render(json.loads(json.dumps(value)))
+
+
+class FilterModule:
+    def filters(self):
+        return {"python_literal": python_literal}

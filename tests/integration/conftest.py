@@ -1,0 +1,135 @@
+"""Shared fixtures of the integration checks, for every Molecule scenario.
+
+The topology comes from Molecule's inventory (MOLECULE_INVENTORY_FILE): which hosts are in
+db, cache, web and media. Hosts are reached with testinfra's podman backend. HTTP requests
+are made with curl on a web host, through the real stack, to the name the site serves.
+"""
+import os
+import re
+import shlex
+import uuid
+from dataclasses import dataclass, field
+
+import pytest
+import testinfra
+import yaml
+
+
+def _walk(group, name, out):
+    for host in (group or {}).get("hosts") or {}:
+        out.setdefault(name, []).append(host)
+        out.setdefault("all", [])
+        if host not in out["all"]:
+            out["all"].append(host)
+    for child, sub in ((group or {}).get("children") or {}).items():
+        _walk(sub, child, out)
+        for host in out.get(child, []):
+            if host not in out.setdefault(name, []):
+                out[name].append(host)
+
+
+@pytest.fixture(scope="session")
+def groups():
+    with open(os.environ["MOLECULE_INVENTORY_FILE"]) as f:
+        inventory = yaml.safe_load(f)
+    out = {}
+    _walk(inventory.get("all"), "all", out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def hosts(groups):
+    return {name: testinfra.get_host(f"podman://{name}") for name in groups["all"]}
+
+
+@pytest.fixture(scope="session")
+def project():
+    return os.environ.get("NTIER_PROJECT", "demo")
+
+
+@pytest.fixture(scope="session")
+def server_name():
+    return os.environ["NTIER_SERVER_NAME"]
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict
+    body: str
+    cookies: dict = field(default_factory=dict)
+
+    def header(self, name):
+        return self.headers.get(name.lower(), "")
+
+
+class Http:
+    """curl on a client host, resolving the site's name to the entry point's address."""
+
+    def __init__(self, client, name, address):
+        self.client, self.name, self.address = client, name, address
+        self.jar = f"/tmp/ntier-test-{uuid.uuid4().hex}.jar"
+
+    def request(self, path, method="GET", scheme="https", host=None, data=None, files=None, headers=None):
+        tag = uuid.uuid4().hex
+        hdr_file, body_file = f"/tmp/{tag}.h", f"/tmp/{tag}.b"
+        url_host = host or self.name
+        args = ["curl", "-sk", "--max-time", "20", "-o", body_file, "-D", hdr_file, "-w", "%{http_code}",
+                "-b", self.jar, "-c", self.jar, "-X", method,
+                "--resolve", f"{self.name}:443:{self.address}", "--resolve", f"{self.name}:80:{self.address}"]
+        for key, value in (headers or {}).items():
+            args += ["-H", f"{key}: {value}"]
+        for key, value in (data or {}).items():
+            args += ["--data-urlencode", f"{key}={value}"]
+        for key, value in (files or {}).items():
+            args += ["-F", f"{key}={value}"]
+        args.append(f"{scheme}://{url_host}{path}")
+        out = self.client.run(" ".join(shlex.quote(a) for a in args) + f"; cat {hdr_file}; echo; echo ----BODY----; cat {body_file}; rm -f {hdr_file} {body_file}")
+        assert out.rc == 0, f"curl failed: {out.stderr}"
+        status_and_headers, _, body = out.stdout.partition("\n----BODY----\n")
+        status = int(status_and_headers[:3])
+        headers, cookies = {}, {}
+        # only the last response's headers (curl -D writes each hop when following)
+        for line in status_and_headers[3:].strip().split("\r\n")[1:]:
+            if ":" in line:
+                key, value = line.split(":", 1)
+                key = key.strip().lower()
+                if key == "set-cookie":
+                    cname, _, rest = value.strip().partition("=")
+                    cookies[cname] = value.strip()
+                headers[key] = (headers[key] + ", " if key in headers else "") + value.strip()
+        return Response(status, headers, body, cookies)
+
+    def csrf_token(self, path):
+        page = self.request(path)
+        assert page.status == 200, page
+        match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.body)
+        assert match, "no CSRF token in the form"
+        return match.group(1)
+
+    def post_form(self, path, data=None, files=None):
+        token = self.csrf_token(path)
+        fields = dict(data or {}, csrfmiddlewaretoken=token)
+        if files:
+            # multipart: every field as -F
+            files = dict(files, csrfmiddlewaretoken=token)
+            fields = {}
+        return self.request(path, "POST", data=fields, files=files,
+                            headers={"Referer": f"https://{self.name}{path}"})
+
+
+@pytest.fixture(scope="session")
+def web(groups, hosts):
+    return hosts[groups["web"][0]]
+
+
+@pytest.fixture(scope="session")
+def new_http(web, server_name):
+    """Make a client with an empty cookie jar: HTTP from a web host to its own nginx."""
+    return lambda: Http(web, server_name, "127.0.0.1")
+
+
+@pytest.fixture(scope="session")
+def http(new_http):
+    """HTTP through the whole stack, from a web host to its own nginx."""
+    return new_http()

@@ -1,0 +1,215 @@
+"""End-to-end checks of a deployed topology: HTTP through nginx, the WSGI server and
+Django to PostgreSQL and memcached, files, permissions and listening sockets."""
+import json
+import re
+import uuid
+
+import pytest
+
+
+def test_https_page_through_the_stack(http, groups):
+    r = http.request("/")
+    assert r.status == 200, r
+    assert "ntier demo" in r.body
+    # served by one of the web hosts
+    assert re.search(r'<span id="node">([^<]+)</span>', r.body).group(1) in groups["web"]
+    hsts = r.header("strict-transport-security")
+    assert "max-age=31536000" in hsts
+
+
+def test_plain_http_redirects_to_https(http, server_name):
+    r = http.request("/notes/?x=1", scheme="http")
+    assert r.status == 301
+    assert r.header("location") == f"https://{server_name}/notes/?x=1"
+
+
+def test_health_answers_by_address_over_http(http):
+    # a load balancer probes by address: no ALLOWED_HOSTS, no HTTPS redirect
+    r = http.request("/-/health/", scheme="http", host="127.0.0.1")
+    assert r.status == 200, r
+    body = json.loads(r.body)
+    assert body["status"] == "ok"
+    assert re.fullmatch(r"[0-9a-f]{12}", body["release"])
+
+
+def test_unknown_host_is_refused(http):
+    r = http.request("/", host="127.0.0.1")
+    assert r.status == 400
+
+
+def test_post_writes_a_row_read_back(http, hosts, groups, project):
+    text = f"note-{uuid.uuid4().hex}"
+    r = http.post_form("/notes/", data={"text": text})
+    assert r.status == 302, r
+    page = http.request("/notes/")
+    assert text in page.body
+    db = hosts[groups["db"][0]]
+    count = db.check_output(
+        f"runuser -u postgres -- psql -d {project} -tAc \"SELECT count(*) FROM notes_note WHERE text = '{text}'\"")
+    assert count.strip() == "1"
+
+
+def test_csrf_cookie_is_secure(new_http):
+    # a new client gets a CSRF cookie with the form: it must be HTTPS-only
+    r = new_http().request("/notes/")
+    assert "Secure" in r.cookies["csrftoken"]
+
+
+def _upload(http, name, content):
+    http.client.run(f"printf '%s' {json.dumps(content)} > /tmp/{name}")
+    r = http.post_form("/upload/", files={"file": f"@/tmp/{name};filename={name}"})
+    assert r.status == 302, r
+    listing = http.request("/upload/").body
+    urls = re.findall(r'href="(/media/[^"]*' + re.escape(name.rsplit(".", 1)[0]) + r'[^"]*)"', listing)
+    assert urls, listing
+    return urls[0]
+
+
+def test_upload_is_served_by_nginx_from_media_root(http, hosts, groups, project):
+    content = f"plain text {uuid.uuid4().hex}"
+    url = _upload(http, f"hello-{uuid.uuid4().hex[:8]}.txt", content)
+    r = http.request(url)
+    assert r.status == 200
+    assert r.body == content
+    assert r.header("x-content-type-options") == "nosniff"
+    media_host = hosts[(groups.get("media") or groups["web"])[0]]
+    assert media_host.file(f"/srv/django/{project}{url}").content_string == content
+
+
+@pytest.mark.parametrize("ext,content", [
+    ("html", "<html><script>alert(1)</script></html>"),
+    ("svg", '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'),
+    ("php", "<?php echo 1+1; ?>"),
+])
+def test_uploaded_active_content_is_not_a_page(http, ext, content):
+    url = _upload(http, f"evil-{uuid.uuid4().hex[:8]}.{ext}", content)
+    r = http.request(url)
+    assert r.status == 200
+    # delivered as bytes to download, never as a document of the site, never executed
+    assert r.header("content-type") == "application/octet-stream"
+    assert r.header("x-content-type-options") == "nosniff"
+    assert "sandbox" in r.header("content-security-policy")
+    assert r.body == content
+
+
+def test_static_file_hashed_and_cached_for_a_year(http, web, project):
+    page = http.request("/")
+    match = re.search(r'href="(/static/notes/style\.[0-9a-f]{12}\.css)"', page.body)
+    assert match, "the page does not link a hashed stylesheet"
+    r = http.request(match.group(1))
+    assert r.status == 200
+    assert "body" in r.body
+    cache = r.header("cache-control")
+    assert "max-age=31536000" in cache and "immutable" in cache
+    assert web.file(f"/srv/django/{project}{match.group(1)}").exists
+
+
+def test_static_file_served_without_django(http, web, project):
+    page = http.request("/")
+    path = re.search(r'href="(/static/[^"]+\.css)"', page.body).group(1)
+    web.run_test(f"systemctl stop gunicorn-{project}.socket gunicorn-{project}.service")
+    try:
+        assert http.request(path).status == 200
+        assert http.request("/notes/").status == 502
+    finally:
+        web.run_test(f"systemctl start gunicorn-{project}.socket gunicorn-{project}.service")
+    assert http.request("/notes/").status == 200
+
+
+def _memcached_stats(host, address="127.0.0.1"):
+    out = host.check_output(
+        f"exec 3<>/dev/tcp/{address}/11211; printf 'stats\\r\\nquit\\r\\n' >&3; cat <&3")
+    return {parts[1]: parts[2] for parts in (line.split() for line in out.splitlines()) if len(parts) == 3 and parts[0] == "STAT"}
+
+
+def test_cached_page_comes_from_memcached(http, hosts, groups):
+    cache = hosts[groups["cache"][0]]
+    first = http.request("/cached/")
+    assert first.status == 200
+    before = int(_memcached_stats(cache)["get_hits"])
+    second = http.request("/cached/")
+    rendered = re.compile(r'<span id="rendered-at">([^<]+)</span>')
+    assert rendered.search(second.body).group(1) == rendered.search(first.body).group(1)
+    assert int(_memcached_stats(cache)["get_hits"]) > before
+
+
+def test_django_deploy_checks_pass(web, project):
+    out = web.run(f"{project}-manage check --deploy --fail-level WARNING")
+    assert out.rc == 0, out.stderr
+    assert "no issues" in out.stdout
+
+
+def test_deployed_settings(web, project):
+    code = ("from django.conf import settings as s; import json; print(json.dumps([s.DEBUG, s.CACHES['default']['BACKEND'],"
+            " s.SESSION_ENGINE, s.DATABASES['default']['CONN_MAX_AGE'], s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE,"
+            " s.CSRF_COOKIE_SECURE, len(s.SECRET_KEY), bool(s.ADMINS),"
+            " s.STORAGES['staticfiles']['BACKEND']]))")
+    values = json.loads(web.check_output(f"{project}-manage shell -c \"{code}\""))
+    assert values == [False, "django.core.cache.backends.memcached.PyMemcacheCache",
+                      "django.contrib.sessions.backends.cached_db", 60, True, True, True, 64, True,
+                      "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"]
+
+
+def test_templates_use_the_cached_loader(web, project):
+    code = ("from django.template import engines; "
+            "print([type(l).__module__ for l in engines['django'].engine.template_loaders])")
+    assert "django.template.loaders.cached" in web.check_output(f"{project}-manage shell -c \"{code}\"")
+
+
+@pytest.mark.parametrize("name", ["secrets.json", "ntier_settings.py", "env"])
+def test_settings_and_secrets_are_not_world_readable(web, project, name):
+    f = web.file(f"/srv/django/{project}/config/{name}")
+    assert f.exists
+    assert f.mode & 0o007 == 0
+    assert f.user == "root" and f.group == project
+
+
+def test_code_is_not_writable_by_the_project(web, project):
+    src = web.file(f"/srv/django/{project}/current/src")
+    assert src.user == "root"
+    assert web.run(f"runuser -u {project} -- touch /srv/django/{project}/current/src/x").rc != 0
+
+
+def _listeners(host, port):
+    out = host.check_output(f"ss -Hltn 'sport = :{port}'")
+    return sorted(line.split()[3].rsplit(":", 1)[0] for line in out.splitlines())
+
+
+def test_postgresql_listens_only_where_the_topology_says(hosts, groups):
+    db = hosts[groups["db"][0]]
+    assert db.service(db.check_output("systemctl list-units --plain --no-legend 'postgresql@*' | awk '{print $1}'")).is_running
+    listeners = _listeners(db, 5432)
+    assert listeners, "PostgreSQL is not listening"
+    if set(groups["web"]) == set(groups["db"]):
+        assert set(listeners) <= {"127.0.0.1", "[::1]"}, listeners
+
+
+def test_memcached_listens_only_where_the_topology_says(hosts, groups):
+    for name in groups["cache"]:
+        cache = hosts[name]
+        assert cache.service("memcached").is_running
+        listeners = _listeners(cache, 11211)
+        assert listeners
+        if set(groups["web"]) == set(groups["cache"]) and len(groups["cache"]) == 1:
+            assert listeners == ["127.0.0.1"], listeners
+
+
+def test_controller_secrets_are_private():
+    import os
+    import stat
+    root = os.environ["NTIER_SECRETS_DIR"]
+    for dirpath, _, files in os.walk(root):
+        assert stat.S_IMODE(os.stat(dirpath).st_mode) & 0o077 == 0, dirpath
+        for name in files:
+            assert stat.S_IMODE(os.stat(os.path.join(dirpath, name)).st_mode) & 0o077 == 0, name
+
+
+def test_services_enabled_and_healthy(hosts, groups, project):
+    for name in groups["web"]:
+        h = hosts[name]
+        for unit in ("nginx", f"gunicorn-{project}.socket", f"gunicorn-{project}.service"):
+            assert h.service(unit).is_enabled, unit
+            assert h.service(unit).is_running, unit
+    for name, h in hosts.items():
+        failed = h.check_output("systemctl list-units --failed --plain --no-legend")
+        assert failed.strip() == "", f"{name}: {failed}"

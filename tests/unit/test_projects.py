@@ -1,0 +1,33 @@
+import importlib.util
+from pathlib import Path
+
+spec = importlib.util.spec_from_file_location("projects", Path(__file__).parents[2] / "plugins" / "filter" / "projects.py")
+mod = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mod)
+
+
+def test_layout_defaults_and_overrides():
+    p = mod.project_layout({"name": "shop", "server_names": ["s.example"]})
+    assert p["root"] == "/srv/django/shop" and p["media_root"] == "/srv/django/shop/media"
+    assert p["socket"] == "/run/gunicorn-shop.sock" and p["db_name"] == "shop"
+    q = mod.project_layout({"name": "shop", "root": "/opt/shop", "db_name": "shopdb"})
+    assert q["static_root"] == "/opt/shop/static" and q["db_name"] == "shopdb"
+
+
+def test_two_projects_never_share_paths_sockets_or_databases():
+    a, b = (mod.project_layout({"name": n}) for n in ("one", "two"))
+    for key in ("root", "static_root", "media_root", "socket", "db_name", "db_user"):
+        assert a[key] != b[key], key
+
+
+def test_database_projects_take_generated_passwords():
+    out = mod.database_projects([{"name": "a"}], {"a": {"db_password": "pw"}})
+    assert out == [{"name": "a", "user": "a", "password": "pw"}]
+
+
+def test_nginx_sites_with_and_without_files():
+    projects = [{"name": "a", "server_names": ["a.test"]}]
+    with_files = mod.nginx_sites(projects, True)[0]
+    assert with_files["media_root"] == "/srv/django/a/media"
+    assert with_files["upstream"] == "unix:/run/gunicorn-a.sock"
+    assert "media_root" not in mod.nginx_sites(projects, False)[0]

@@ -1,0 +1,91 @@
+import importlib.util
+from pathlib import Path
+
+spec = importlib.util.spec_from_file_location("topology", Path(__file__).parents[2] / "plugins" / "filter" / "topology.py")
+mod = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mod)
+
+ONE = {"all": ["h1"], "web": ["h1"], "db": ["h1"], "cache": ["h1"], "media": ["h1"]}
+ADDR = {"h1": "10.0.0.1", "db1": "10.0.0.2", "w1": "10.0.0.3", "w2": "10.0.0.4"}
+DEMO = Path(__file__).parents[2] / "demo" / "project"
+
+
+def project(**over):
+    p = {"name": "demo", "source": str(DEMO), "settings_module": "demosite.settings.production",
+         "wsgi_module": "demosite.wsgi", "server_names": ["demo.example.test"]}
+    p.update(over)
+    return p
+
+
+def test_single_host_is_loopback_only():
+    t = mod.topology(ONE, ADDR)
+    assert t["db_address"] == "127.0.0.1"
+    assert t["db_listen_addresses"] == ["localhost"]
+    assert t["db_allowed_clients"] == []
+    assert t["cache_locations"] == ["127.0.0.1:11211"]
+    assert t["cache_listen_addresses"] == {"h1": ["127.0.0.1"]}
+    assert t["single_host"]
+
+
+def test_split_database_admits_only_web_hosts():
+    groups = {"web": ["w1", "w2"], "db": ["db1"], "cache": ["w1"]}
+    t = mod.topology(groups, ADDR)
+    assert t["db_address"] == "10.0.0.2"
+    assert t["db_listen_addresses"] == ["localhost", "10.0.0.2"]
+    assert t["db_allowed_clients"] == ["10.0.0.3", "10.0.0.4"]
+    # two web nodes share the cache: every node must name it by the same address
+    assert t["cache_locations"] == ["10.0.0.3:11211"]
+    assert t["cache_listen_addresses"] == {"w1": ["127.0.0.1", "10.0.0.3"]}
+    assert not t["single_host"]
+
+
+def test_good_inventory_has_no_errors():
+    assert mod.topology_errors(ONE, "gunicorn", [project()], {}) == []
+
+
+def test_missing_db_group_names_the_group():
+    errors = mod.topology_errors({"web": ["h1"], "cache": ["h1"]}, "gunicorn", [project()])
+    assert len(errors) == 1 and "group 'db'" in errors[0]
+
+
+def test_two_databases_rejected():
+    errors = mod.topology_errors({**ONE, "db": ["h1", "db1"]}, "gunicorn", [project()])
+    assert any("replication" in e for e in errors)
+
+
+def test_unknown_web_server():
+    errors = mod.topology_errors(ONE, "uwsgi", [project()])
+    assert errors == ["ntier_web_server is 'uwsgi': set it to one of gunicorn."]
+
+
+def test_weak_secret_key():
+    errors = mod.topology_errors(ONE, "gunicorn", [project()], {"demo": "short"})
+    assert len(errors) == 1 and "secret_key is too weak (5 characters)" in errors[0]
+    assert mod.topology_errors(ONE, "gunicorn", [project()], {"demo": "django-insecure-" + "x" * 60})
+    assert mod.topology_errors(ONE, "gunicorn", [project()], {"demo": "ab" * 40}) != []
+    assert mod.topology_errors(ONE, "gunicorn", [project()], {"demo": "abcdef" * 10}) == []
+
+
+def test_missing_source():
+    errors = mod.topology_errors(ONE, "gunicorn", [project(source="/nonexistent/x")])
+    assert len(errors) == 1 and "does not exist on the controller" in errors[0]
+
+
+def test_duplicate_and_bad_names():
+    errors = mod.topology_errors(ONE, "gunicorn", [project(), project(), project(name="Bad-Name")])
+    assert any("used twice" in e for e in errors)
+    assert any("'Bad-Name'" in e for e in errors)
+
+
+def test_media_outside_web_rejected():
+    errors = mod.topology_errors({**ONE, "media": ["m1"]}, "gunicorn", [project()])
+    assert any("'media' but not in 'web'" in e for e in errors)
+
+
+def test_private_addresses_prefer_explicit_then_facts():
+    hv = {
+        "a": {"ntier_private_address": "10.1.1.1", "ansible_facts": {"default_ipv4": {"address": "10.9.9.9"}}},
+        "b": {"ansible_facts": {"default_ipv4": {"address": "10.2.2.2"}}},
+        "c": {"ansible_host": "10.3.3.3"},
+    }
+    assert mod.private_addresses(hv, ["a", "b", "c"]) == {"a": "10.1.1.1", "b": "10.2.2.2", "c": "10.3.3.3"}

@@ -1,0 +1,61 @@
+#!/bin/bash
+# Prepare this machine (Debian 12, root) as the test controller: podman with the settings
+# this machine kind needs, the Debian test-host image, and a Python venv with Ansible,
+# Molecule and testinfra. Idempotent: a second run only checks.
+#
+#   tools/setup-controller.sh            # Debian 12 image only
+#   NTIER_SUITES="bookworm trixie" tools/setup-controller.sh
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=$(dirname "$HERE")
+export DEBIAN_FRONTEND=noninteractive
+SUITES=${NTIER_SUITES:-bookworm}
+
+need=()
+for p in debootstrap podman runc netavark aardvark-dns iptables python3-venv openssl curl; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${need[@]}"
+fi
+
+# --- podman: settings this machine kind needs (each learned from a failure) ----------
+NOFILE=$(ulimit -Hn)
+mkdir -p /etc/containers
+conf=$(cat <<CONF
+# written by ntier.django tools/setup-controller.sh
+[containers]
+# podman's defaults (nofile=1048576) need CAP_SYS_RESOURCE, which this machine lacks:
+# containers may not exceed the hard limits of the machine.
+default_ulimits = ["nofile=${NOFILE}:${NOFILE}", "nproc=32768:32768"]
+
+[engine]
+# crun refuses the hybrid cgroup layout of this machine; runc copes.
+runtime = "runc"
+
+[network]
+# netavark + aardvark-dns: containers on one network find each other by name
+network_backend = "netavark"
+# networks created without --subnet (molecule's) get a /24 from this private pool
+default_subnet_pools = [{"base" = "10.77.0.0/16", "size" = 24}]
+CONF
+)
+if [ ! -f /etc/containers/containers.conf ] || [ "$(cat /etc/containers/containers.conf)" != "$conf" ]; then
+  printf '%s\n' "$conf" > /etc/containers/containers.conf
+fi
+
+# --- test host images --------------------------------------------------------------
+for suite in $SUITES; do
+  "$HERE/build-image.sh" "$suite"
+done
+
+# --- Python tooling ----------------------------------------------------------------
+VENV=${NTIER_VENV:-$TOP/.venv}
+if [ ! -x "$VENV/bin/molecule" ] || ! cmp -s "$TOP/requirements-dev.txt" "$VENV/.requirements"; then
+  /usr/bin/python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q -r "$TOP/requirements-dev.txt"
+  cp "$TOP/requirements-dev.txt" "$VENV/.requirements"
+fi
+"$VENV/bin/ansible" --version | head -1
