@@ -45,6 +45,12 @@ Acquire::Languages "none";
 APT::Install-Recommends "false";
 APT
 rm -f "$DEST/usr/sbin/policy-rc.d"
+# Trust what this machine trusts: a local CA (e.g. of a TLS-inspecting egress proxy) that
+# the machine's own pip and apt rely on must be known to the test hosts too.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  cp /usr/local/share/ca-certificates/*.crt "$DEST/usr/local/share/ca-certificates/"
+  chroot "$DEST" update-ca-certificates >/dev/null 2>&1
+fi
 
 KEY=/root/.ssh/ntier_test_ed25519
 install -d -m700 /root/.ssh
