@@ -1,0 +1,44 @@
+#!/bin/bash
+# The test suite of ntier.django, as CI runs it (.ci/run calls this).
+#
+#   tools/test.sh                      # default suite: lint, unit tests, collection build,
+#                                      #   Molecule scenario "single" on Debian 12
+#   NTIER_EXTENDED=1 tools/test.sh     # also the extended scenarios (see README)
+#   NTIER_SCENARIOS="single" tools/test.sh   # only these Molecule scenarios
+#
+# Sets the machine up first (tools/setup-controller.sh: packages, podman, test image, venv).
+# Ends with one line "suite: N passed, N failed"; exits non-zero when anything failed.
+set -uo pipefail
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+cd "$TOP"
+DEFAULT_SCENARIOS="single"
+EXTENDED_SCENARIOS=""
+SCENARIOS=${NTIER_SCENARIOS:-$DEFAULT_SCENARIOS${NTIER_EXTENDED:+ $EXTENDED_SCENARIOS}}
+
+NTIER_SUITES="bookworm${NTIER_EXTENDED:+ trixie}" tools/setup-controller.sh || { echo "suite: 0 passed, 1 failed"; exit 1; }
+# shellcheck disable=SC1091
+. .venv/bin/activate
+
+passed=0 failed=0 failures=()
+step() {
+  local name=$1; shift
+  echo "=== $name: $*"
+  local start=$SECONDS
+  if "$@"; then
+    passed=$((passed + 1)); echo "=== $name: passed in $((SECONDS - start)) s"
+  else
+    failed=$((failed + 1)); failures+=("$name"); echo "=== $name: FAILED after $((SECONDS - start)) s"
+  fi
+}
+
+step lint ansible-lint
+step unit python -m pytest -q -p no:cacheprovider tests/unit
+step collection tools/check-collection.sh
+step bad-input tests/bad_input.sh
+for s in $SCENARIOS; do
+  step "molecule-$s" molecule test -s "$s"
+done
+
+[ ${#failures[@]} -eq 0 ] || echo "failed steps: ${failures[*]}"
+echo "suite: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
