@@ -33,7 +33,10 @@ def groups():
     with open(os.environ["MOLECULE_INVENTORY_FILE"]) as f:
         inventory = yaml.safe_load(f)
     out = {}
-    _walk(inventory.get("all"), "all", out)
+    # Molecule writes groups both as children of "all" and as top-level keys
+    for name, group in inventory.items():
+        _walk(group, name, out)
+    out.pop("ungrouped", None)
     return out
 
 

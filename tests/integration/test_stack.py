@@ -118,7 +118,7 @@ def test_static_file_served_without_django(http, web, project):
 
 def _memcached_stats(host, address="127.0.0.1"):
     out = host.check_output(
-        f"exec 3<>/dev/tcp/{address}/11211; printf 'stats\\r\\nquit\\r\\n' >&3; cat <&3")
+        f"bash -c 'exec 3<>/dev/tcp/{address}/11211; printf \"stats\\r\\nquit\\r\\n\" >&3; cat <&3'")
     return {parts[1]: parts[2] for parts in (line.split() for line in out.splitlines()) if len(parts) == 3 and parts[0] == "STAT"}
 
 
@@ -139,12 +139,17 @@ def test_django_deploy_checks_pass(web, project):
     assert "no issues" in out.stdout
 
 
+def django_shell(host, project, code):
+    """The last line printed by code run in the project's shell, with the deployed settings."""
+    return host.check_output(f"{project}-manage shell -c \"{code}\"").strip().splitlines()[-1]
+
+
 def test_deployed_settings(web, project):
     code = ("from django.conf import settings as s; import json; print(json.dumps([s.DEBUG, s.CACHES['default']['BACKEND'],"
             " s.SESSION_ENGINE, s.DATABASES['default']['CONN_MAX_AGE'], s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE,"
             " s.CSRF_COOKIE_SECURE, len(s.SECRET_KEY), bool(s.ADMINS),"
             " s.STORAGES['staticfiles']['BACKEND']]))")
-    values = json.loads(web.check_output(f"{project}-manage shell -c \"{code}\""))
+    values = json.loads(django_shell(web, project, code))
     assert values == [False, "django.core.cache.backends.memcached.PyMemcacheCache",
                       "django.contrib.sessions.backends.cached_db", 60, True, True, True, 64, True,
                       "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"]
@@ -153,7 +158,7 @@ def test_deployed_settings(web, project):
 def test_templates_use_the_cached_loader(web, project):
     code = ("from django.template import engines; "
             "print([type(l).__module__ for l in engines['django'].engine.template_loaders])")
-    assert "django.template.loaders.cached" in web.check_output(f"{project}-manage shell -c \"{code}\"")
+    assert "django.template.loaders.cached" in django_shell(web, project, code)
 
 
 @pytest.mark.parametrize("name", ["secrets.json", "ntier_settings.py", "env"])
