@@ -43,7 +43,7 @@ expect "no database host" "The inventory has no host in group 'db'" \
 
 inventory webserver "$host" "$project
 ntier_web_server: uwsgi"
-expect "unsupported web server" "ntier_web_server is 'uwsgi': set it to one of" \
+expect "unsupported web server" "ntier_web_server is 'uwsgi': set it to one of gunicorn, mod_wsgi" \
   ansible-playbook -i "$work/webserver" "$TOP/site.yml"
 
 inventory weakkey "$host" "${project}

@@ -44,6 +44,8 @@ def project_layout(project):
         "static_url": "/static/",
         "media_url": "/media/",
         "socket": f"/run/gunicorn-{name}.sock",
+        "user": name,
+        "python": "/usr/bin/python3",
         "db_name": name,
         "db_user": name,
         "health_path": "/-/health/",
@@ -78,14 +80,50 @@ def nginx_sites(projects, serve_files=True):
             "server_names": list(p["server_names"]),
             "upstream": f"unix:{p['socket']}",
             "health_path": p["health_path"],
-            "tls_certificate": p["tls_certificate"],
-            "tls_certificate_key": p["tls_certificate_key"],
         }
-        if serve_files:
-            site.update(
-                static_url=p["static_url"], static_root=p["static_root"],
-                media_url=p["media_url"], media_root=p["media_root"],
-            )
+        site.update(_files(p, serve_files))
+        sites.append(site)
+    return sites
+
+
+def _files(p, serve_files):
+    if not serve_files:
+        return {}
+    return {"static_url": p["static_url"], "static_root": p["static_root"],
+            "media_url": p["media_url"], "media_root": p["media_root"]}
+
+
+def tls_sites(projects):
+    """The tls role's view: one certificate per project."""
+    out = []
+    for project in projects:
+        p = project_layout(project)
+        site = {"name": p["name"], "server_names": list(p["server_names"])}
+        if p["tls_certificate"]:
+            site.update(certificate=p["tls_certificate"], certificate_key=p["tls_certificate_key"])
+        out.append(site)
+    return out
+
+
+def apache_sites(projects, serve_files=True):
+    """The apache role's view: one mod_wsgi daemon process group and virtual host per project."""
+    sites = []
+    for project in projects:
+        p = project_layout(project)
+        src = f"{p['root']}/current/src" + (f"/{p['source_subdir']}" if p["source_subdir"] else "")
+        site = {
+            "name": p["name"],
+            "server_names": list(p["server_names"]),
+            "user": p["user"],
+            "group": p["user"],
+            "settings_module": "ntier_settings",
+            "wsgi_module": p["wsgi_module"],
+            "wsgi_script": f"{p['root']}/config/wsgi_apache.py",
+            "python_home": f"{p['root']}/current/venv",
+            "python_path": [f"{p['root']}/config", src],
+            "health_path": p["health_path"],
+        }
+        site.update(_files(p, serve_files))
         sites.append(site)
     return sites
 
@@ -96,4 +134,6 @@ class FilterModule:
             "project_layout": project_layout,
             "database_projects": database_projects,
             "nginx_sites": nginx_sites,
+            "apache_sites": apache_sites,
+            "tls_sites": tls_sites,
         }

@@ -47,7 +47,7 @@ _value:
 """
 
 TIERS = ("db", "cache", "web", "media", "lb")
-WEB_SERVERS = ("gunicorn",)
+WEB_SERVERS = ("gunicorn", "mod_wsgi")
 PROJECT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 SETTINGS_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 LOOPBACK = "127.0.0.1"
@@ -113,6 +113,7 @@ def topology_errors(groups, web_server="gunicorn", projects=None, secret_keys=No
     if not projects:
         errors.append("ntier_projects is empty: list at least one Django project (name, source, settings_module, wsgi_module, server_names).")
     seen = set()
+    claimed = {}
     for index, project in enumerate(projects):
         label = f"ntier_projects[{index}]"
         if not isinstance(project, dict):
@@ -136,6 +137,13 @@ def topology_errors(groups, web_server="gunicorn", projects=None, secret_keys=No
                 errors.append(f"{label}.{key} is '{value}': give a dotted Python module path, e.g. mysite.settings.production.")
         if not project.get("server_names"):
             errors.append(f"{label}.server_names is empty: list the host names the site answers to.")
+        for server_name in project.get("server_names") or []:
+            if server_name in claimed and claimed[server_name] != name:
+                errors.append(
+                    f"{label}.server_names claims '{server_name}', already a name of project '{claimed[server_name]}': "
+                    "every host name belongs to one site (all sites share ports 80 and 443)."
+                )
+            claimed.setdefault(server_name, name)
         key = secret_keys.get(name)
         if key is not None and (len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure")):
             errors.append(

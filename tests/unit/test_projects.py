@@ -31,3 +31,21 @@ def test_nginx_sites_with_and_without_files():
     assert with_files["media_root"] == "/srv/django/a/media"
     assert with_files["upstream"] == "unix:/run/gunicorn-a.sock"
     assert "media_root" not in mod.nginx_sites(projects, False)[0]
+
+
+def test_apache_sites_run_the_current_release_in_daemon_mode():
+    site = mod.apache_sites([{"name": "a", "server_names": ["a.test"], "wsgi_module": "a.wsgi",
+                              "source_subdir": "src"}])[0]
+    assert site["python_home"] == "/srv/django/a/current/venv"
+    assert site["python_path"] == ["/srv/django/a/config", "/srv/django/a/current/src/src"]
+    assert site["settings_module"] == "ntier_settings" and site["user"] == "a"
+    assert site["media_root"] == "/srv/django/a/media"
+
+
+def test_tls_sites_given_or_self_signed():
+    given, own = mod.tls_sites([
+        {"name": "a", "server_names": ["a.test"], "tls_certificate": "a.crt", "tls_certificate_key": "a.key"},
+        {"name": "b", "server_names": ["b.test"]},
+    ])
+    assert given["certificate"] == "a.crt" and given["certificate_key"] == "a.key"
+    assert "certificate" not in own

@@ -55,7 +55,8 @@ def test_two_databases_rejected():
 
 def test_unknown_web_server():
     errors = mod.topology_errors(ONE, "uwsgi", [project()])
-    assert errors == ["ntier_web_server is 'uwsgi': set it to one of gunicorn."]
+    assert errors == ["ntier_web_server is 'uwsgi': set it to one of gunicorn, mod_wsgi."]
+    assert mod.topology_errors(ONE, "mod_wsgi", [project()]) == []
 
 
 def test_weak_secret_key():
@@ -89,3 +90,9 @@ def test_private_addresses_prefer_explicit_then_facts():
         "c": {"ansible_host": "10.3.3.3"},
     }
     assert mod.private_addresses(hv, ["a", "b", "c"]) == {"a": "10.1.1.1", "b": "10.2.2.2", "c": "10.3.3.3"}
+
+
+def test_two_sites_cannot_claim_one_host_name():
+    errors = mod.topology_errors(ONE, "gunicorn", [project(), project(name="blog", server_names=["b.test", "demo.example.test"])])
+    assert len(errors) == 1
+    assert "claims 'demo.example.test', already a name of project 'demo'" in errors[0]
