@@ -11,7 +11,7 @@
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
-DEFAULT_SCENARIOS="single"
+DEFAULT_SCENARIOS="single modwsgi"
 EXTENDED_SCENARIOS=""
 SCENARIOS=${NTIER_SCENARIOS:-$DEFAULT_SCENARIOS${NTIER_EXTENDED:+ $EXTENDED_SCENARIOS}}
 

@@ -45,14 +45,34 @@ def hosts(groups):
     return {name: testinfra.get_host(f"podman://{name}") for name in groups["all"]}
 
 
-@pytest.fixture(scope="session")
-def project():
-    return os.environ.get("NTIER_PROJECT", "demo")
+# The sites the scenario deployed, "name=server_name,...": every site-level check runs per site.
+SITES = [tuple(item.split("=", 1)) for item in os.environ.get("NTIER_SITES", "demo=demo.example.test").split(",")]
+WEB_SERVER = os.environ.get("NTIER_WEB_SERVER", "gunicorn")
+
+
+@pytest.fixture(scope="session", params=SITES, ids=[name for name, _ in SITES])
+def site(request):
+    return request.param
 
 
 @pytest.fixture(scope="session")
-def server_name():
-    return os.environ["NTIER_SERVER_NAME"]
+def project(site):
+    return site[0]
+
+
+@pytest.fixture(scope="session")
+def server_name(site):
+    return site[1]
+
+
+@pytest.fixture(scope="session")
+def web_server():
+    return WEB_SERVER
+
+
+@pytest.fixture(scope="session")
+def all_sites():
+    return SITES
 
 
 @dataclass
@@ -73,11 +93,13 @@ class Http:
         self.client, self.name, self.address = client, name, address
         self.jar = f"/tmp/ntier-test-{uuid.uuid4().hex}.jar"
 
-    def request(self, path, method="GET", scheme="https", host=None, data=None, files=None, headers=None):
+    def request(self, path, method="GET", scheme="https", host=None, data=None, files=None, headers=None,
+                timeout=20):
+        """One request; status 0 when curl got no answer (e.g. a timeout)."""
         tag = uuid.uuid4().hex
         hdr_file, body_file = f"/tmp/{tag}.h", f"/tmp/{tag}.b"
         url_host = host or self.name
-        args = ["curl", "-sk", "--max-time", "20", "-o", body_file, "-D", hdr_file, "-w", "%{http_code}",
+        args = ["curl", "-sk", "--max-time", str(timeout), "-o", body_file, "-D", hdr_file, "-w", "%{http_code}",
                 "-b", self.jar, "-c", self.jar, "-X", method,
                 "--resolve", f"{self.name}:443:{self.address}", "--resolve", f"{self.name}:80:{self.address}"]
         for key, value in (headers or {}).items():
@@ -88,8 +110,9 @@ class Http:
             args += ["-F", f"{key}={value}"]
         args.append(f"{scheme}://{url_host}{path}")
         out = self.client.run(" ".join(shlex.quote(a) for a in args) + f"; cat {hdr_file}; echo; echo ----BODY----; cat {body_file}; rm -f {hdr_file} {body_file}")
-        assert out.rc == 0, f"curl failed: {out.stderr}"
         status_and_headers, _, body = out.stdout.partition("\n----BODY----\n")
+        if out.rc != 0:
+            return Response(0, {}, "")
         status = int(status_and_headers[:3])
         headers, cookies = {}, {}
         # only the last response's headers (curl -D writes each hop when following)
@@ -136,3 +159,39 @@ def new_http(web, server_name):
 def http(new_http):
     """HTTP through the whole stack, from a web host to its own nginx."""
     return new_http()
+
+
+class App:
+    """A site's application processes, whichever WSGI server runs them."""
+
+    def __init__(self, host, project, web_server):
+        self.host, self.project, self.web_server = host, project, web_server
+
+    def pids(self):
+        # every process of the project's user is one of its application processes
+        out = self.host.run(f"pgrep -u {self.project}").stdout
+        return set(out.split())
+
+    def pause(self):
+        if self.web_server == "gunicorn":
+            self.host.run_test(f"systemctl stop gunicorn-{self.project}.socket gunicorn-{self.project}.service")
+        else:
+            self.host.run_test(f"pkill -STOP -u {self.project}")
+
+    def resume(self):
+        if self.web_server == "gunicorn":
+            self.host.run_test(f"systemctl start gunicorn-{self.project}.socket gunicorn-{self.project}.service")
+        else:
+            self.host.run_test(f"pkill -CONT -u {self.project}")
+
+    def reload(self):
+        """Reload the way a deploy does for new settings."""
+        if self.web_server == "gunicorn":
+            self.host.run_test(f"systemctl reload gunicorn-{self.project}.service")
+        else:
+            self.host.run_test(f"touch /srv/django/{self.project}/config/wsgi_apache.py")
+
+
+@pytest.fixture(scope="session")
+def app_of(web, web_server):
+    return lambda project: App(web, project, web_server)
