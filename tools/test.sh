@@ -2,20 +2,23 @@
 # The test suite of ntier.django, as CI runs it (.ci/run calls this).
 #
 #   tools/test.sh                      # default suite: lint, unit tests, collection build,
-#                                      #   Molecule scenario "single" on Debian 12
+#                                      #   bad input, Molecule scenarios (see DEFAULT_SCENARIOS)
 #   NTIER_EXTENDED=1 tools/test.sh     # also the extended scenarios (see README)
-#   NTIER_SCENARIOS="single" tools/test.sh   # only these Molecule scenarios
+#   NTIER_SCENARIOS="single modwsgi:trixie" tools/test.sh   # only these scenarios
+#
+# A scenario is NAME or NAME:SUITE (Debian suite of its hosts, default bookworm).
 #
 # Sets the machine up first (tools/setup-controller.sh: packages, podman, test image, venv).
 # Ends with one line "suite: N passed, N failed"; exits non-zero when anything failed.
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
-DEFAULT_SCENARIOS="single modwsgi"
-EXTENDED_SCENARIOS=""
+DEFAULT_SCENARIOS="single modwsgi single:trixie"
+EXTENDED_SCENARIOS="modwsgi:trixie"
 SCENARIOS=${NTIER_SCENARIOS:-$DEFAULT_SCENARIOS${NTIER_EXTENDED:+ $EXTENDED_SCENARIOS}}
+SUITES=$(for s in $SCENARIOS; do case $s in *:*) echo "${s#*:}";; *) echo bookworm;; esac; done | sort -u | tr '\n' ' ')
 
-NTIER_SUITES="bookworm${NTIER_EXTENDED:+ trixie}" tools/setup-controller.sh || { echo "suite: 0 passed, 1 failed"; exit 1; }
+NTIER_SUITES="$SUITES" tools/setup-controller.sh || { echo "suite: 0 passed, 1 failed"; exit 1; }
 # shellcheck disable=SC1091
 . .venv/bin/activate
 
@@ -36,7 +39,8 @@ step unit python -m pytest -q -p no:cacheprovider tests/unit
 step collection tools/check-collection.sh
 step bad-input tests/bad_input.sh
 for s in $SCENARIOS; do
-  step "molecule-$s" molecule test -s "$s"
+  name=${s%%:*}; suite=bookworm; case $s in *:*) suite=${s#*:};; esac
+  step "molecule-$name-$suite" env NTIER_SUITE="$suite" molecule test -s "$name"
 done
 
 [ ${#failures[@]} -eq 0 ] || echo "failed steps: ${failures[*]}"
