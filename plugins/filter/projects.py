@@ -118,7 +118,7 @@ def apache_sites(projects, serve_files=True):
             "group": p["user"],
             "settings_module": "ntier_settings",
             "wsgi_module": p["wsgi_module"],
-            "wsgi_script": f"{p['root']}/config/wsgi_apache.py",
+            "wsgi_script": f"{p['root']}/wsgi/apache.py",
             "python_home": f"{p['root']}/current/venv",
             "python_path": [f"{p['root']}/config", src],
             "health_path": p["health_path"],

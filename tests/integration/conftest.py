@@ -189,7 +189,7 @@ class App:
         if self.web_server == "gunicorn":
             self.host.run_test(f"systemctl reload gunicorn-{self.project}.service")
         else:
-            self.host.run_test(f"touch /srv/django/{self.project}/config/wsgi_apache.py")
+            self.host.run_test(f"touch /srv/django/{self.project}/wsgi/apache.py")
 
 
 @pytest.fixture(scope="session")

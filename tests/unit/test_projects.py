@@ -37,6 +37,7 @@ def test_apache_sites_run_the_current_release_in_daemon_mode():
     site = mod.apache_sites([{"name": "a", "server_names": ["a.test"], "wsgi_module": "a.wsgi",
                               "source_subdir": "src"}])[0]
     assert site["python_home"] == "/srv/django/a/current/venv"
+    assert site["wsgi_script"] == "/srv/django/a/wsgi/apache.py"
     assert site["python_path"] == ["/srv/django/a/config", "/srv/django/a/current/src/src"]
     assert site["settings_module"] == "ntier_settings" and site["user"] == "a"
     assert site["media_root"] == "/srv/django/a/media"
