@@ -168,9 +168,13 @@ class App:
         self.host, self.project, self.web_server = host, project, web_server
 
     def pids(self):
-        # every process of the project's user is one of its application processes
-        out = self.host.run(f"pgrep -u {self.project}").stdout
-        return set(out.split())
+        """The processes that run the project's code: gunicorn's workers (not its master),
+        or the mod_wsgi daemon processes (they run as the project's user)."""
+        if self.web_server == "gunicorn":
+            cmd = f"pgrep -u {self.project} -P $(systemctl show -p MainPID --value gunicorn-{self.project}.service)"
+        else:
+            cmd = f"pgrep -u {self.project}"
+        return set(self.host.run(cmd).stdout.split())
 
     def pause(self):
         if self.web_server == "gunicorn":
