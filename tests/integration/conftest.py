@@ -193,7 +193,7 @@ class App:
         if self.web_server == "gunicorn":
             self.host.run_test(f"systemctl reload gunicorn-{self.project}.service")
         else:
-            self.host.run_test(f"touch /srv/django/{self.project}/wsgi/apache.py")
+            self.host.run_test(f"pkill --signal USR1 --uid {self.project} --full '^\\(wsgi:{self.project}\\)'")
 
 
 @pytest.fixture(scope="session")
