@@ -4,11 +4,12 @@
 #
 #   tools/demo.sh         # set up the machine, start the host, deploy, print the URL, check it
 #   tools/demo.sh down    # remove the demo host and its network (nothing else)
+#   NTIER_HOST=name ...   # another host name (the benchmarks use their own host)
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-NAME=ntier-demo
-NET=ntier-demo
-STATE=$TOP/.cache/demo
+NAME=${NTIER_HOST:-ntier-demo}
+NET=$NAME
+STATE=$TOP/.cache/$NAME
 SUITE=${NTIER_SUITE:-bookworm}
 
 if [ "${1:-up}" = down ]; then
@@ -58,7 +59,9 @@ sed -e "s|\"{{ inventory_dir }}/../../demo/project\"|$TOP/demo/project|" \
 rm -f "$STATE/known_hosts"
 
 cd "$TOP"
+start=$(date +%s.%N)
 ansible-playbook site.yml -i "$STATE/inventory"
+awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "converge took %.1f s\n", b - a}' | tee "$STATE/converge-time"
 
 URL="https://$IP/"
 code=$(curl -sk -o /dev/null -w '%{http_code}' "$URL")

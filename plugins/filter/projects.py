@@ -57,7 +57,8 @@ def project_layout(project):
         "tls_certificate": "",
         "tls_certificate_key": "",
     }
-    out.update({k: v for k, v in project.items() if v is not None})
+    # secrets stay out of the derived entry, which tasks loop over and may print
+    out.update({k: v for k, v in project.items() if v is not None and k not in ("secret_key", "db_password")})
     return out
 
 

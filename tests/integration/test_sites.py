@@ -16,10 +16,12 @@ def pair(web, app_of):
     return (app_of(a), Http(web, a_name, "127.0.0.1")), (app_of(b), Http(web, b_name, "127.0.0.1"))
 
 
-def test_sites_run_as_their_own_users(pair):
-    (a, _), (b, _) = pair
-    assert a.pids() and b.pids()
-    assert not a.pids() & b.pids()
+def test_sites_run_as_their_own_users(web, pair):
+    for app, _ in pair:
+        pids = app.pids()
+        assert pids, f"{app.project}: no application process"
+        users = set(web.check_output(f"ps -o user= -p {','.join(pids)}").split())
+        assert users == {app.project}, users
 
 
 def test_each_site_has_its_own_secret_and_database(web, pair):

@@ -23,13 +23,24 @@ def test_plain_http_redirects_to_https(http, server_name):
     assert r.header("location") == f"https://{server_name}/notes/?x=1"
 
 
-def test_health_answers_by_address_over_http(http):
+def test_health_answers_by_address_over_http(http, web, project, all_sites):
     # a load balancer probes by address: no ALLOWED_HOSTS, no HTTPS redirect
     r = http.request("/-/health/", scheme="http", host="127.0.0.1")
     assert r.status == 200, r
     body = json.loads(r.body)
     assert body["status"] == "ok"
-    assert re.fullmatch(r"[0-9a-f]{12}", body["release"])
+    # the first site is the default one for requests by address: it reports its current release
+    first = all_sites[0][0]
+    assert body["release"] == web.check_output(f"basename $(readlink -f /srv/django/{first}/current)")
+
+
+def test_site_serves_its_current_release(http, web, project):
+    r = http.request("/-/health/", scheme="http")
+    assert r.status == 200, r
+    release = web.check_output(f"basename $(readlink -f /srv/django/{project}/current)")
+    assert re.fullmatch(r"[0-9a-f]{12}-[0-9a-f]{6}", release)
+    assert json.loads(r.body)["release"] == release
+    assert r.header("x-release") == release
 
 
 def test_unknown_host_is_refused(http):
@@ -72,6 +83,8 @@ def test_upload_is_served_by_nginx_from_media_root(http, hosts, groups, project)
     assert r.status == 200
     assert r.body == content
     assert r.header("x-content-type-options") == "nosniff"
+    # harmless types keep their type (the whitelist is not "everything is a download")
+    assert r.header("content-type").startswith("text/plain")
     media_host = hosts[(groups.get("media") or groups["web"])[0]]
     assert media_host.file(f"/srv/django/{project}{url}").content_string == content
 
@@ -205,6 +218,7 @@ def test_controller_secrets_are_private():
     import os
     import stat
     root = os.environ["NTIER_SECRETS_DIR"]
+    assert os.path.isfile(os.path.join(root, "demo", "secret_key")), "no generated secret found"
     for dirpath, _, files in os.walk(root):
         assert stat.S_IMODE(os.stat(dirpath).st_mode) & 0o077 == 0, dirpath
         for name in files:
