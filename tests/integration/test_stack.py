@@ -1,6 +1,7 @@
 """End-to-end checks of a deployed topology: HTTP through nginx, the WSGI server and
 Django to PostgreSQL and memcached, files, permissions and listening sockets."""
 import json
+import os
 import re
 import uuid
 
@@ -112,6 +113,8 @@ def test_static_file_hashed_and_cached_for_a_year(http, web, project):
     r = http.request(match.group(1))
     assert r.status == 200
     assert "body" in r.body
+    # after a new release (Molecule side_effect), its changed stylesheet is the one linked
+    assert os.environ.get("NTIER_STATIC_MARKER", "") in r.body
     cache = r.header("cache-control")
     assert "max-age=31536000" in cache and "immutable" in cache
     assert web.file(f"/srv/django/{project}{match.group(1)}").exists
@@ -184,6 +187,14 @@ def test_settings_and_secrets_are_not_world_readable(web, project, name):
     assert f.user == "root" and f.group == project
 
 
+def test_releases_side_by_side(web, project):
+    current = web.check_output(f"basename $(readlink -f /srv/django/{project}/current)")
+    releases = web.check_output(f"ls /srv/django/{project}/releases").split()
+    assert current in releases
+    if os.environ.get("NTIER_STATIC_MARKER"):
+        assert len(releases) == 2, releases  # the previous release is kept for a rollback
+
+
 def test_code_is_not_writable_by_the_project(web, project):
     src = web.file(f"/srv/django/{project}/current/src")
     assert src.user == "root"
@@ -215,7 +226,6 @@ def test_memcached_listens_only_where_the_topology_says(hosts, groups):
 
 
 def test_controller_secrets_are_private():
-    import os
     import stat
     root = os.environ["NTIER_SECRETS_DIR"]
     assert os.path.isfile(os.path.join(root, "demo", "secret_key")), "no generated secret found"
