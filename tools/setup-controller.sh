@@ -58,4 +58,5 @@ if [ ! -x "$VENV/bin/molecule" ] || ! cmp -s "$TOP/requirements-dev.txt" "$VENV/
   "$VENV/bin/pip" install -q -r "$TOP/requirements-dev.txt"
   cp "$TOP/requirements-dev.txt" "$VENV/.requirements"
 fi
-"$VENV/bin/ansible" --version | head -1
+version=$("$VENV/bin/ansible" --version)   # (not piped into head: a closed pipe fails it)
+echo "${version%%$'\n'*}"
