@@ -201,6 +201,10 @@ def test_code_is_not_writable_by_the_project(web, project):
     assert web.run(f"runuser -u {project} -- touch /srv/django/{project}/current/src/x").rc != 0
 
 
+def private_address(host):
+    return host.check_output("ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -1")
+
+
 def _listeners(host, port):
     out = host.check_output(f"ss -Hltn 'sport = :{port}'")
     return sorted(line.split()[3].rsplit(":", 1)[0] for line in out.splitlines())
@@ -213,6 +217,26 @@ def test_postgresql_listens_only_where_the_topology_says(hosts, groups):
     assert listeners, "PostgreSQL is not listening"
     if set(groups["web"]) == set(groups["db"]):
         assert set(listeners) <= {"127.0.0.1", "[::1]"}, listeners
+    else:
+        # loopback and the host's private address, nothing else (not 0.0.0.0)
+        private = private_address(db)
+        assert set(listeners) <= {"127.0.0.1", "[::1]", private}, listeners
+        assert private in listeners
+
+
+def test_postgresql_admits_only_the_web_tier(hosts, groups, project):
+    """From a host outside the web tier (the database host itself, by its private address),
+    the project's role is refused even with the right password."""
+    db = hosts[groups["db"][0]]
+    if set(groups["web"]) == set(groups["db"]):
+        pytest.skip("one host: PostgreSQL is not on the network")
+    web = hosts[groups["web"][0]]
+    password = json.loads(web.file(f"/srv/django/{project}/config/secrets.json").content_string)["database_password"]
+    private = private_address(db)
+    query = f"PGPASSWORD='{password}' psql -h {private} -U {project} -d {project} -tAc 'SELECT 1'"
+    assert web.check_output(query) == "1"
+    refused = db.run(query)
+    assert refused.rc != 0 and "no pg_hba.conf entry" in refused.stderr, refused.stderr
 
 
 def test_memcached_listens_only_where_the_topology_says(hosts, groups):
