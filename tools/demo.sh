@@ -16,6 +16,7 @@ if [ "${1:-up}" = down ]; then
   podman rm -f -t 10 "$NAME" >/dev/null 2>&1 || true
   podman network rm "$NET" >/dev/null 2>&1 || true
   rm -rf "$STATE"
+  "$TOP/tools/cleanup-netavark.sh" || true
   echo "demo host removed"; exit 0
 fi
 

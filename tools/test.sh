@@ -43,6 +43,7 @@ for s in $SCENARIOS; do
   step "molecule-$name-$suite" env NTIER_SUITE="$suite" molecule test -s "$name"
 done
 
+tools/cleanup-netavark.sh || true
 [ ${#failures[@]} -eq 0 ] || echo "failed steps: ${failures[*]}"
 echo "suite: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
