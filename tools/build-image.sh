@@ -13,7 +13,8 @@ SUITE=${1:-bookworm}
 case $SUITE in bookworm|trixie) ;; *) echo "unsupported suite: $SUITE (bookworm|trixie)" >&2; exit 2;; esac
 IMAGE=localhost/ntier-debian:$SUITE
 DEST=/var/lib/ntier-django/rootfs-$SUITE
-if [ -z "${FORCE:-}" ] && podman image exists "$IMAGE"; then
+# an image without the key that opens it (a new home directory) is rebuilt
+if [ -z "${FORCE:-}" ] && podman image exists "$IMAGE" && [ -f /root/.ssh/ntier_test_ed25519 ]; then
   echo "image $IMAGE present"; exit 0
 fi
 # The Debian mirror this machine's apt already uses: never hard-code a registry host.
@@ -73,6 +74,10 @@ ExecStart=/usr/bin/ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_k
 WantedBy=multi-user.target
 UNIT
 chroot "$DEST" systemctl enable ssh-hostkeys.service ssh.service systemd-networkd.service >/dev/null 2>&1
+# podman configures the container's network before boot: nothing to wait for (with
+# NET_ADMIN, networkd runs and wait-online would hold units after network-online.target
+# for two minutes, then fail)
+chroot "$DEST" systemctl mask systemd-networkd-wait-online.service >/dev/null 2>&1
 chroot "$DEST" useradd -m -s /bin/bash ansible
 echo 'ansible ALL=(ALL) NOPASSWD:ALL' > "$DEST/etc/sudoers.d/ansible"; chmod 440 "$DEST/etc/sudoers.d/ansible"
 uid=$(chroot "$DEST" id -u ansible)

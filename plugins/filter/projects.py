@@ -71,8 +71,12 @@ def database_projects(projects, secrets):
     return out
 
 
-def nginx_sites(projects, serve_files=True):
-    """The nginx role's view of the web tier: one HTTPS site per project."""
+def nginx_sites(projects, serve_files=True, behind=None, files_from=None):
+    """The nginx role's view of the web tier: one site per project.
+
+    HTTPS by default; plain HTTP from the load balancers only when ``behind`` lists them.
+    ``files_from`` lists the media hosts that serve /static/ and /media/ in its place.
+    """
     sites = []
     for project in projects:
         p = project_layout(project)
@@ -82,9 +86,51 @@ def nginx_sites(projects, serve_files=True):
             "upstream": f"unix:{p['socket']}",
             "health_path": p["health_path"],
         }
+        if behind:
+            site.update(tls=False, allow=list(behind), behind=list(behind))
+        if files_from:
+            site.update(files_upstream=[f"{a}:80" for a in files_from],
+                        static_url=p["static_url"], media_url=p["media_url"])
         site.update(_files(p, serve_files))
         sites.append(site)
     return sites
+
+
+def media_sites(projects, store_dir, allow):
+    """The nginx role's view of a media host: the files of every project, plain HTTP,
+    for the tier in front of it (load balancers or web nodes) only."""
+    sites = []
+    for project in projects:
+        p = project_layout(project)
+        sites.append({
+            "name": p["name"],
+            "server_names": list(p["server_names"]),
+            "tls": False,
+            "allow": list(allow),
+            "static_url": p["static_url"], "static_root": f"{store_dir}/{p['name']}/static",
+            "media_url": p["media_url"], "media_root": f"{store_dir}/{p['name']}/media",
+        })
+    return sites
+
+
+def shared_storage(project, topology, store_dir, user, host_key, private_key):
+    """The django_app role's view of the media tier's store for one project ({} when none)."""
+    if not topology.get("media_dedicated"):
+        return {}
+    p = project_layout(project)
+    return {"host": topology["media_store_address"], "user": user, "host_key": host_key,
+            "private_key": private_key, "static_path": f"{store_dir}/{p['name']}/static",
+            "media_path": f"{store_dir}/{p['name']}/media"}
+
+
+def haproxy_sites(projects):
+    """The haproxy role's view: one backend per project, routed by host name."""
+    out = []
+    for project in projects:
+        p = project_layout(project)
+        out.append({"name": p["name"], "server_names": list(p["server_names"]), "health_path": p["health_path"],
+                    "static_url": p["static_url"], "media_url": p["media_url"]})
+    return out
 
 
 def _files(p, serve_files):
@@ -137,4 +183,7 @@ class FilterModule:
             "nginx_sites": nginx_sites,
             "apache_sites": apache_sites,
             "tls_sites": tls_sites,
+            "media_sites": media_sites,
+            "shared_storage": shared_storage,
+            "haproxy_sites": haproxy_sites,
         }

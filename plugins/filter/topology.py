@@ -57,56 +57,134 @@ def _group(groups, name):
     return list(groups.get(name) or [])
 
 
-def topology(groups, addresses, cache_port=11211):
+def topology(groups, addresses, cache_port=11211, vip=""):
     web = _group(groups, "web")
     db = _group(groups, "db")
     cache = _group(groups, "cache")
     media = _group(groups, "media")
+    lb = _group(groups, "lb")
     db_host = db[0] if db else None
 
     db_local = db_host is not None and set(web) <= {db_host}
     cache_local = len(cache) == 1 and set(web) <= set(cache)
+    # a dedicated media tier: media hosts that are not web hosts (web nodes mount its store)
+    media_dedicated = bool(media) and not set(media) & set(web)
+    # the hosts that answer the public: the load balancers, or else the web hosts
+    front = lb or web
 
     def addr(host):
         return LOOPBACK if host is None else addresses[host]
+
+    def sources(hosts):
+        return sorted({addresses[h] for h in hosts})
+
+    firewall = {}
+    if not db_local and db_host is not None:
+        firewall.setdefault(db_host, []).append({"name": "postgresql", "port": 5432, "sources": sources(web)})
+    if not cache_local:
+        for h in cache:
+            firewall.setdefault(h, []).append({"name": "memcached", "port": cache_port, "sources": sources(web)})
+    if media_dedicated:
+        for h in media:
+            firewall.setdefault(h, []).append({"name": "media-http", "port": 80, "sources": sources(front)})
+    if lb:
+        for h in web:
+            firewall.setdefault(h, []).append({"name": "web-http", "port": 80, "sources": sources(lb)})
 
     return {
         "web_hosts": web,
         "db_host": db_host,
         "db_address": LOOPBACK if db_local else addr(db_host),
         "db_listen_addresses": ["localhost"] if db_local else ["localhost", addr(db_host)],
-        "db_allowed_clients": [] if db_local else sorted({addresses[h] for h in web}),
+        "db_allowed_clients": [] if db_local else sources(web),
         "cache_hosts": cache,
         "cache_locations": [f"{LOOPBACK}:{cache_port}"] if cache_local else [f"{addresses[h]}:{cache_port}" for h in cache],
         "cache_listen_addresses": {
             h: [LOOPBACK] if cache_local else [LOOPBACK, addresses[h]] for h in cache
         },
         "media_hosts": media,
-        "single_host": len({*web, *db, *cache, *media}) == 1,
+        "media_dedicated": media_dedicated,
+        # the media store web nodes mount (one host until media replication exists)
+        "media_store_host": media[0] if media_dedicated else None,
+        "media_store_address": addresses[media[0]] if media_dedicated else None,
+        "media_addresses": sources(media) if media_dedicated else [],
+        "lb_hosts": lb,
+        "front_hosts": front,
+        "front_addresses": sources(front),
+        # web nodes behind load balancers answer plain HTTP to them only
+        "web_behind_lb": bool(lb),
+        "lb_addresses": sources(lb),
+        "web_backends": [{"name": h, "address": addresses[h]} for h in web],
+        # where the load balancers send /static/ and /media/ (none: the web nodes serve them)
+        "files_backends": [{"name": h, "address": addresses[h]} for h in media] if media_dedicated else [],
+        "vip": vip or None,
+        "firewall": firewall,
+        "single_host": len({*web, *db, *cache, *media, *lb}) == 1,
     }
 
 
-def topology_errors(groups, web_server="gunicorn", projects=None, secret_keys=None):
+def topology_errors(groups, web_server="gunicorn", projects=None, secret_keys=None, vip=""):
     """Return a list of messages, empty when the inventory can be deployed."""
     errors = []
     projects = projects if projects is not None else []
     secret_keys = secret_keys or {}
-    for tier, what in (("db", "the PostgreSQL server"), ("web", "the Django web servers"), ("cache", "the memcached servers")):
+    web, db, cache, media, lb = (set(_group(groups, t)) for t in ("web", "db", "cache", "media", "lb"))
+    for tier, what in (("db", "the PostgreSQL server"), ("web", "the Django web servers"), ("cache", "the memcached servers"),
+                       ("media", "the host that serves static files and uploads (the web host, on one server)")):
         if not _group(groups, tier):
+            if tier == "web" and lb:
+                errors.append(
+                    f"Group 'lb' has {len(lb)} host(s) but group 'web' is empty: a load balancer needs at least "
+                    "one web node behind it, add the Django web servers to group 'web'."
+                )
+                continue
             errors.append(
                 f"The inventory has no host in group '{tier}': add {what} to it "
                 "(for one server, put the same host in every group, as inventories/single does)."
             )
-    if len(_group(groups, "db")) > 1:
+    if len(db) > 1:
         errors.append(
-            f"Group 'db' has {len(_group(groups, 'db'))} hosts ({', '.join(_group(groups, 'db'))}): "
+            f"Group 'db' has {len(db)} hosts ({', '.join(sorted(db))}): "
             "database replication is not supported yet, keep exactly one host in 'db'."
         )
-    stray_media = sorted(set(_group(groups, "media")) - set(_group(groups, "web")))
-    if stray_media:
+    for other, why in (("web", "both answer on ports 80 and 443"), ("media", "both answer on port 80")):
+        both = sorted(lb & set(_group(groups, other)))
+        if both:
+            errors.append(
+                f"Hosts {', '.join(both)} are in group 'lb' and in group '{other}', which cannot share a host ({why}): "
+                f"give the load balancers their own hosts."
+            )
+    if media & web and media - web:
         errors.append(
-            f"Hosts {', '.join(stray_media)} are in group 'media' but not in 'web': a dedicated media tier "
-            "is not supported yet, put the media hosts in 'web' too or leave 'media' empty."
+            f"Group 'media' mixes web hosts ({', '.join(sorted(media & web))}) and dedicated hosts "
+            f"({', '.join(sorted(media - web))}): either the web host serves the files itself (one web host, "
+            "media = that host) or the media tier has its own hosts, none of them in 'web'."
+        )
+    elif media and media <= web and len(web) > 1:
+        errors.append(
+            f"Group 'web' has {len(web)} hosts but the files are served by web hosts ({', '.join(sorted(media))}): "
+            "an upload written on one node would be missing on the others. Put a dedicated host (not in 'web') "
+            "in group 'media'."
+        )
+    if len(media - web) > 1:
+        errors.append(
+            f"Group 'media' has {len(media - web)} dedicated hosts ({', '.join(sorted(media - web))}): replicating the "
+            "media store across hosts is not supported yet, keep one dedicated media host."
+        )
+    if len(lb) > 1 and not vip:
+        errors.append(
+            f"Group 'lb' has {len(lb)} hosts but ntier_vip is not set: several load balancers need a virtual IP "
+            "that moves between them (set ntier_vip to a free address of their network), or keep one host in 'lb'."
+        )
+    if len(lb) > 1 and vip:
+        errors.append(
+            f"Group 'lb' has {len(lb)} hosts: a virtual IP shared by several load balancers (keepalived) is not "
+            "supported yet, keep one host in 'lb'."
+        )
+    if web_server == "mod_wsgi" and (lb or media - web):
+        errors.append(
+            "ntier_web_server is mod_wsgi, which is supported on web hosts that answer the public and serve the "
+            "files themselves: behind group 'lb' or with a dedicated 'media' tier, use gunicorn."
         )
     if web_server not in WEB_SERVERS:
         errors.append(f"ntier_web_server is '{web_server}': set it to one of {', '.join(WEB_SERVERS)}.")

@@ -4,9 +4,11 @@ The topology comes from Molecule's inventory (MOLECULE_INVENTORY_FILE): which ho
 db, cache, web and media. Hosts are reached with testinfra's podman backend. HTTP requests
 are made with curl on a web host, through the real stack, to the name the site serves.
 """
+import json
 import os
 import re
 import shlex
+import subprocess
 import uuid
 from dataclasses import dataclass, field
 
@@ -30,6 +32,14 @@ def _walk(group, name, out):
 
 @pytest.fixture(scope="session")
 def groups():
+    if os.environ.get("NTIER_INVENTORY"):
+        # a stage inventory of the grow scenario (tests/grow)
+        listing = json.loads(subprocess.run(["ansible-inventory", "-i", os.environ["NTIER_INVENTORY"], "--list"],
+                                            capture_output=True, text=True, check=True).stdout)
+        out = {name: list(g.get("hosts") or []) for name, g in listing.items()
+               if name not in ("_meta", "all", "ungrouped") and g.get("hosts")}
+        out["all"] = sorted({h for hosts in out.values() for h in hosts})
+        return out
     with open(os.environ["MOLECULE_INVENTORY_FILE"]) as f:
         inventory = yaml.safe_load(f)
     out = {}
@@ -149,16 +159,33 @@ def web(groups, hosts):
     return hosts[groups["web"][0]]
 
 
+def private_address(host):
+    return host.check_output("ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -1")
+
+
 @pytest.fixture(scope="session")
-def new_http(web, server_name):
-    """Make a client with an empty cookie jar: HTTP from a web host to its own nginx."""
-    return lambda: Http(web, server_name, "127.0.0.1")
+def entry_address(groups, hosts):
+    """Where the public reaches the site: the first load balancer, else the web host itself."""
+    if groups.get("lb"):
+        return private_address(hosts[groups["lb"][0]])
+    return "127.0.0.1"
+
+
+@pytest.fixture(scope="session")
+def new_http(web, server_name, entry_address):
+    """Make a client with an empty cookie jar: HTTP from a web host through the entry point."""
+    return lambda: Http(web, server_name, entry_address)
 
 
 @pytest.fixture(scope="session")
 def http(new_http):
-    """HTTP through the whole stack, from a web host to its own nginx."""
+    """HTTP through the whole stack, from a web host to the site's entry point."""
     return new_http()
+
+
+@pytest.fixture(scope="session")
+def media_dedicated(groups):
+    return bool(groups.get("media")) and not set(groups["media"]) & set(groups["web"])
 
 
 class App:
@@ -199,3 +226,23 @@ class App:
 @pytest.fixture(scope="session")
 def app_of(web, web_server):
     return lambda project: App(web, project, web_server)
+
+
+class Apps:
+    """A site's application on every web node at once."""
+
+    def __init__(self, apps):
+        self.apps = apps
+
+    def pause(self):
+        for app in self.apps:
+            app.pause()
+
+    def resume(self):
+        for app in self.apps:
+            app.resume()
+
+
+@pytest.fixture(scope="session")
+def apps_of(groups, hosts, web_server):
+    return lambda project: Apps([App(hosts[h], project, web_server) for h in groups["web"]])

@@ -6,6 +6,7 @@ import re
 import uuid
 
 import pytest
+from conftest import Http, private_address
 
 
 def test_https_page_through_the_stack(http, groups):
@@ -24,9 +25,13 @@ def test_plain_http_redirects_to_https(http, server_name):
     assert r.header("location") == f"https://{server_name}/notes/?x=1"
 
 
-def test_health_answers_by_address_over_http(http, web, project, all_sites):
+def test_health_answers_by_address_over_http(web, hosts, groups, project, all_sites, server_name):
     # a load balancer probes by address: no ALLOWED_HOSTS, no HTTPS redirect
-    r = http.request("/-/health/", scheme="http", host="127.0.0.1")
+    if groups.get("lb"):
+        prober, target = hosts[groups["lb"][0]], private_address(web)
+    else:
+        prober, target = web, "127.0.0.1"
+    r = Http(prober, server_name, target).request("/-/health/", scheme="http", host=target)
     assert r.status == 200, r
     body = json.loads(r.body)
     assert body["status"] == "ok"
@@ -36,7 +41,7 @@ def test_health_answers_by_address_over_http(http, web, project, all_sites):
 
 
 def test_site_serves_its_current_release(http, web, project):
-    r = http.request("/-/health/", scheme="http")
+    r = http.request("/-/health/")
     assert r.status == 200, r
     release = web.check_output(f"basename $(readlink -f /srv/django/{project}/current)")
     assert re.fullmatch(r"[0-9a-f]{12}-[0-9a-f]{6}", release)
@@ -44,9 +49,10 @@ def test_site_serves_its_current_release(http, web, project):
     assert r.header("x-release") == release
 
 
-def test_unknown_host_is_refused(http):
+def test_unknown_host_is_refused(http, groups):
     r = http.request("/", host="127.0.0.1")
-    assert r.status == 400
+    # Django's ALLOWED_HOSTS (400), or the load balancer, which knows no such site (421)
+    assert r.status == (421 if groups.get("lb") else 400)
 
 
 def test_post_writes_a_row_read_back(http, hosts, groups, project):
@@ -77,7 +83,7 @@ def _upload(http, name, content):
     return urls[0]
 
 
-def test_upload_is_served_by_nginx_from_media_root(http, hosts, groups, project):
+def test_upload_is_served_by_nginx_from_media_root(http, hosts, groups, project, media_dedicated):
     content = f"plain text {uuid.uuid4().hex}"
     url = _upload(http, f"hello-{uuid.uuid4().hex[:8]}.txt", content)
     r = http.request(url)
@@ -87,7 +93,12 @@ def test_upload_is_served_by_nginx_from_media_root(http, hosts, groups, project)
     # harmless types keep their type (the whitelist is not "everything is a download")
     assert r.header("content-type").startswith("text/plain")
     media_host = hosts[(groups.get("media") or groups["web"])[0]]
-    assert media_host.file(f"/srv/django/{project}{url}").content_string == content
+    # on the media tier's store, or on the web host's own disk
+    root = f"/srv/media/{project}" if media_dedicated else f"/srv/django/{project}"
+    assert media_host.file(f"{root}{url}").content_string == content
+    for name in groups["web"]:
+        # every web node sees the upload at once (the media tier's store is mounted there)
+        assert hosts[name].file(f"/srv/django/{project}{url}").content_string == content
 
 
 @pytest.mark.parametrize("ext,content", [
@@ -120,10 +131,10 @@ def test_static_file_hashed_and_cached_for_a_year(http, web, project):
     assert web.file(f"/srv/django/{project}{match.group(1)}").exists
 
 
-def test_static_file_served_without_django(http, app_of, project):
+def test_static_file_served_without_django(http, apps_of, project):
     page = http.request("/")
     path = re.search(r'href="(/static/[^"]+\.css)"', page.body).group(1)
-    app = app_of(project)
+    app = apps_of(project)
     app.pause()
     try:
         assert http.request(path).status == 200
@@ -201,10 +212,6 @@ def test_code_is_not_writable_by_the_project(web, project):
     assert web.run(f"runuser -u {project} -- touch /srv/django/{project}/current/src/x").rc != 0
 
 
-def private_address(host):
-    return host.check_output("ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -1")
-
-
 def _listeners(host, port):
     out = host.check_output(f"ss -Hltn 'sport = :{port}'")
     return sorted(line.split()[3].rsplit(":", 1)[0] for line in out.splitlines())
@@ -274,3 +281,27 @@ def test_services_enabled_and_healthy(hosts, groups, project, web_server):
     for name, h in hosts.items():
         failed = h.check_output("systemctl list-units --failed --plain --no-legend")
         assert failed.strip() == "", f"{name}: {failed}"
+
+
+def _connects(client, address, port):
+    return client.run(f"timeout 5 bash -c 'exec 3<>/dev/tcp/{address}/{port}'").rc == 0
+
+
+def test_database_and_cache_refuse_hosts_outside_the_web_tier(hosts, groups):
+    """From every host outside the web tier, PostgreSQL and memcached do not even accept
+    a connection (pg_hba for the database, the nftables firewall for both)."""
+    outsiders = [h for h in groups["all"] if h not in groups["web"]]
+    targets = [(h, 5432) for h in groups["db"]] + [(h, 11211) for h in groups["cache"]]
+    checked = 0
+    for client in outsiders:
+        for host, port in targets:
+            if host == client:
+                continue
+            assert not _connects(hosts[client], private_address(hosts[host]), port), f"{client} reached {host}:{port}"
+            checked += 1
+    for host, port in targets:
+        # while the web tier does reach them when they are on another host
+        if host not in groups["web"]:
+            assert _connects(hosts[groups["web"][0]], private_address(hosts[host]), port), f"web cannot reach {host}:{port}"
+    if not checked:
+        pytest.skip("no host outside the web tier besides the tiers' own hosts")

@@ -50,3 +50,12 @@ def test_tls_sites_given_or_self_signed():
     ])
     assert given["certificate"] == "a.crt" and given["certificate_key"] == "a.key"
     assert "certificate" not in own
+
+
+def test_mount_unit_names_match_systemd_escape():
+    spec2 = importlib.util.spec_from_file_location("systemd", Path(__file__).parents[2] / "plugins" / "filter" / "systemd.py")
+    sd = importlib.util.module_from_spec(spec2)
+    spec2.loader.exec_module(sd)
+    assert sd.mount_unit("/srv/django/demo/media") == "srv-django-demo-media.mount"
+    assert sd.mount_unit("/srv/my-site/x.y/.hidden") == "srv-my\\x2dsite-x.y-.hidden.mount"
+    assert sd.mount_unit("/.a/b c") == "\\x2ea-b\\x20c.mount"

@@ -1,4 +1,6 @@
 import importlib.util
+
+import pytest
 from pathlib import Path
 
 spec = importlib.util.spec_from_file_location("topology", Path(__file__).parents[2] / "plugins" / "filter" / "topology.py")
@@ -44,7 +46,7 @@ def test_good_inventory_has_no_errors():
 
 
 def test_missing_db_group_names_the_group():
-    errors = mod.topology_errors({"web": ["h1"], "cache": ["h1"]}, "gunicorn", [project()])
+    errors = mod.topology_errors({"web": ["h1"], "cache": ["h1"], "media": ["h1"]}, "gunicorn", [project()])
     assert len(errors) == 1 and "group 'db'" in errors[0]
 
 
@@ -78,9 +80,45 @@ def test_duplicate_and_bad_names():
     assert any("'Bad-Name'" in e for e in errors)
 
 
-def test_media_outside_web_rejected():
-    errors = mod.topology_errors({**ONE, "media": ["m1"]}, "gunicorn", [project()])
-    assert any("'media' but not in 'web'" in e for e in errors)
+GROWN = {"lb": ["lb1"], "web": ["w1", "w2"], "db": ["db1"], "cache": ["w1"], "media": ["m1"]}
+ADDR2 = {**ADDR, "lb1": "10.0.0.9", "m1": "10.0.0.8"}
+
+
+def test_dedicated_media_tier_is_accepted():
+    assert mod.topology_errors({**ONE, "media": ["m1"]}, "gunicorn", [project()]) == []
+    assert mod.topology_errors(GROWN, "gunicorn", [project()]) == []
+
+
+def test_balanced_topology():
+    t = mod.topology(GROWN, ADDR2)
+    assert t["media_dedicated"] and t["media_store_address"] == "10.0.0.8"
+    assert t["web_behind_lb"] and t["front_addresses"] == ["10.0.0.9"]
+    assert t["web_backends"] == [{"name": "w1", "address": "10.0.0.3"}, {"name": "w2", "address": "10.0.0.4"}]
+    assert t["files_backends"] == [{"name": "m1", "address": "10.0.0.8"}]
+    fw = {h: {r["name"]: r["sources"] for r in rules} for h, rules in t["firewall"].items()}
+    assert fw["db1"] == {"postgresql": ["10.0.0.3", "10.0.0.4"]}
+    # w1 is a cache server for both web nodes, and a web node behind the load balancer
+    assert fw["w1"] == {"memcached": ["10.0.0.3", "10.0.0.4"], "web-http": ["10.0.0.9"]}
+    assert fw["m1"] == {"media-http": ["10.0.0.9"]}
+    assert "h1" not in mod.topology(ONE, ADDR)["firewall"]
+
+
+@pytest.mark.parametrize("groups,vip,message", [
+    ({**GROWN, "web": []}, "", "Group 'lb' has 1 host(s) but group 'web' is empty"),
+    ({**GROWN, "lb": ["lb1", "lb2"]}, "", "ntier_vip is not set"),
+    ({**GROWN, "lb": ["lb1", "w1"]}, "", "are in group 'lb' and in group 'web'"),
+    ({**GROWN, "lb": ["m1"]}, "", "are in group 'lb' and in group 'media'"),
+    ({**GROWN, "media": ["w1", "m1"]}, "", "mixes web hosts"),
+    ({**GROWN, "media": ["w1"], "lb": ["lb1"]}, "", "an upload written on one node would be missing"),
+    ({**GROWN, "media": ["m1", "m2"]}, "", "replicating the media store"),
+])
+def test_growth_mistakes_are_refused(groups, vip, message):
+    errors = mod.topology_errors(groups, "gunicorn", [project()], vip=vip)
+    assert any(message in e for e in errors), errors
+
+
+def test_mod_wsgi_behind_a_load_balancer_is_refused():
+    assert any("use gunicorn" in e for e in mod.topology_errors(GROWN, "mod_wsgi", [project()]))
 
 
 def test_private_addresses_prefer_explicit_then_facts():

@@ -7,4 +7,5 @@ urlpatterns = [
     path("notes/", views.notes, name="notes"),
     path("cached/", views.cached, name="cached"),
     path("upload/", views.upload, name="upload"),
+    path("request/", views.request_info, name="request_info"),
 ]

@@ -2,7 +2,7 @@ import socket
 
 from django import forms
 from django.conf import settings
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import cache_page
@@ -58,3 +58,13 @@ def upload(request):
         Upload.objects.create(file=form.cleaned_data["file"])
         return redirect("upload")
     return render(request, "notes/upload.html", {"uploads": Upload.objects.all()[:50], "form": UploadForm()})
+
+
+def request_info(request):
+    """What Django sees of the request: the scheme and the client, as the proxies passed them on."""
+    return JsonResponse({
+        "secure": request.is_secure(),
+        "host": request.get_host(),
+        "forwarded_for": request.META.get("HTTP_X_FORWARDED_FOR", ""),
+        "node": socket.gethostname(),
+    })

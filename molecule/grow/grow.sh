@@ -1,0 +1,44 @@
+#!/bin/bash
+# The grow scenario's steps: for each stage inventory (stages/), run site.yml while a
+# client polls the site (reads and writes, bounded), run it again and require changed=0,
+# then run the shared checks and the grow checks (earlier rows and uploads survive).
+# Standalone: NTIER_STATE=/tmp/x NTIER_GROW_STAGES="1-single 2-split-db" bash grow.sh
+set -euo pipefail
+DIR=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$DIR/../.." && pwd)
+STAGES=${NTIER_GROW_STAGES:-"1-single 2-split-db 3-media 4-balanced 5-scale-out"}
+export NTIER_TOP=$TOP NTIER_STATE=${NTIER_STATE:-$TOP/.cache/grow}
+export ANSIBLE_COLLECTIONS_PATH=$TOP/collections ANSIBLE_PIPELINING=1 ANSIBLE_FORKS=10 ANSIBLE_NOCOLOR=1 \
+  ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=120s" ANSIBLE_INTERPRETER_PYTHON=auto_silent \
+  ANSIBLE_CALLBACK_RESULT_FORMAT=yaml ANSIBLE_HOST_KEY_CHECKING=False
+mkdir -p "$NTIER_STATE"
+summary=()
+
+for stage in $STAGES; do
+  inv=$DIR/stages/$stage.yml
+  log=$NTIER_STATE/$stage
+  echo "=== $stage: converge"
+  poller=
+  # once an earlier step has seeded the site, a client polls it during the run
+  [ ! -f "$NTIER_STATE/seeded.json" ] || { python3 "$TOP/tests/grow/poll.py" "$inv" "$log.poll.json" & poller=$!; }
+  if ! ansible-playbook -i "$inv" "$TOP/site.yml" > "$log.converge.log" 2>&1; then
+    [ -z "$poller" ] || kill "$poller" 2>/dev/null || true
+    tail -60 "$log.converge.log"; echo "=== $stage: converge FAILED"; exit 1
+  fi
+  [ -z "$poller" ] || { kill -INT "$poller" 2>/dev/null || true; wait "$poller" || true; }
+  echo "=== $stage: idempotence"
+  ansible-playbook -i "$inv" "$TOP/site.yml" > "$log.idempotence.log" 2>&1 || { tail -40 "$log.idempotence.log"; exit 1; }
+  if grep -E '^\S+\s+: ok=' "$log.idempotence.log" | grep -vq 'changed=0 '; then
+    grep -B3 -E '^changed:' "$log.idempotence.log" | head -60
+    grep -E '^\S+\s+: ok=' "$log.idempotence.log"
+    echo "=== $stage: second run changed something"; exit 1
+  fi
+  echo "=== $stage: verify"
+  NTIER_INVENTORY=$inv NTIER_STAGE=$stage NTIER_POLL=$log.poll.json NTIER_SECRETS_DIR=$NTIER_STATE/secrets \
+    python3 -m pytest -q -p no:cacheprovider "$TOP/tests/integration/test_stack.py" "$TOP/tests/integration/test_grow.py" \
+    2>&1 | tee "$log.verify.log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "=== $stage: verify FAILED"; exit 1; }
+  [ -z "$poller" ] || summary+=("$stage: $(python3 "$TOP/tests/grow/poll.py" --report "$log.poll.json")")
+done
+echo "=== summary"
+printf '%s\n' "${summary[@]}"

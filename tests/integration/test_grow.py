@@ -1,0 +1,89 @@
+"""Checks of one step of the grow scenario (molecule/grow): the rows and uploads written
+at every earlier step are still there and served, services run only where the step's
+inventory puts them, and what the client polling during the run saw."""
+import json
+import os
+import sys
+import uuid
+
+import pytest
+
+from test_stack import _upload
+
+pytestmark = pytest.mark.skipif(not os.environ.get("NTIER_STAGE"), reason="only in the grow scenario's steps")
+
+STATE = os.path.join(os.environ.get("NTIER_STATE", "."), "seeded.json")
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "grow"))
+import poll  # noqa: E402
+
+
+def _seeded():
+    return json.load(open(STATE)) if os.path.exists(STATE) else []
+
+
+def test_rows_of_earlier_steps_are_in_the_database(hosts, groups):
+    db = hosts[groups["db"][0]]
+    for item in _seeded():
+        count = db.check_output(
+            f"runuser -u postgres -- psql -d demo -tAc \"SELECT count(*) FROM notes_note WHERE text = '{item['note']}'\"")
+        assert count.strip() == "1", f"row written at step {item['stage']} is missing"
+
+
+def test_uploads_of_earlier_steps_are_served(http):
+    for item in _seeded():
+        r = http.request(item["url"])
+        assert r.status == 200, f"upload of step {item['stage']}: {r.status}"
+        assert r.body == item["content"]
+
+
+def test_services_run_where_the_inventory_puts_them_and_nowhere_else(hosts, groups):
+    def member(host, *tiers):
+        return any(host in groups.get(t, []) for t in tiers)
+    for name in groups["all"]:
+        h = hosts[name]
+        expected = {
+            "postgresql": member(name, "db"),
+            "memcached": member(name, "cache"),
+            "haproxy": member(name, "lb"),
+            "gunicorn-demo.socket": member(name, "web"),
+            "nginx": member(name, "web", "media"),
+        }
+        for unit, wanted in expected.items():
+            running = h.run(f"systemctl is-active --quiet {unit}").rc == 0
+            assert running == wanted, f"{name}: {unit} {'should' if wanted else 'should not'} run"
+
+
+def test_hosts_record_what_they_hold(hosts, groups):
+    db = json.loads(hosts[groups["db"][0]].file("/etc/ansible/facts.d/ntier_django.fact").content_string)
+    assert db["data"]["db"] is True and "db" in db["tiers"]
+    media_host = (groups.get("media") or groups["web"])[0]
+    media = json.loads(hosts[media_host].file("/etc/ansible/facts.d/ntier_django.fact").content_string)
+    assert set(media["data"]["media"]) == {"demo"}
+    ledger = json.load(open(os.path.join(os.environ["NTIER_SECRETS_DIR"], "ledger.json")))
+    assert ledger == {"db": groups["db"][0], "media": media_host}
+
+
+def test_client_during_the_run(groups):
+    """What a client polling the site saw while site.yml ran this step (printed; bounded)."""
+    if not os.path.exists(os.environ.get("NTIER_POLL", "")):
+        pytest.skip("nobody polled the first step (there was no site yet)")
+    summary = poll.summarize(json.load(open(os.environ["NTIER_POLL"])))
+    print(f"\n{os.environ['NTIER_STAGE']}: {json.dumps(summary)}")
+    assert summary["read"]["sent"] > 0
+    # pages are read all along: a move makes the site read-only, never down
+    assert summary["read"]["failed"] == 0, summary
+    if "media" in summary:
+        assert summary["media"]["failed"] == 0, summary
+    if os.environ["NTIER_STAGE"].endswith("scale-out"):
+        # a node joining the rotation costs no request at all
+        assert summary["write"]["failed"] == 0, summary
+
+
+def test_write_this_steps_row_and_upload(http):
+    note = f"grow-{os.environ['NTIER_STAGE']}-{uuid.uuid4().hex[:8]}"
+    assert http.post_form("/notes/", data={"text": note}).status == 302
+    content = f"uploaded at {os.environ['NTIER_STAGE']} {uuid.uuid4().hex}"
+    url = _upload(http, f"grow-{uuid.uuid4().hex[:8]}.txt", content)
+    seeded = _seeded() + [{"stage": os.environ["NTIER_STAGE"], "note": note, "url": url, "content": content}]
+    with open(STATE, "w") as f:
+        json.dump(seeded, f)
