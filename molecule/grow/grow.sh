@@ -11,11 +11,18 @@ export NTIER_TOP=$TOP NTIER_STATE=${NTIER_STATE:-$TOP/.cache/grow}
 export ANSIBLE_COLLECTIONS_PATH=$TOP/collections ANSIBLE_PIPELINING=1 ANSIBLE_FORKS=10 ANSIBLE_NOCOLOR=1 \
   ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=120s" ANSIBLE_INTERPRETER_PYTHON=auto_silent \
   ANSIBLE_CALLBACK_RESULT_FORMAT=yaml ANSIBLE_HOST_KEY_CHECKING=False
-mkdir -p "$NTIER_STATE"
+mkdir -p "$NTIER_STATE/inventory/host_vars"
 summary=()
+# Each stage's inventory as a real one looks: every host with its address written down
+# (a templated ansible_host would follow inventory_hostname into delegated tasks).
+cp -r "$DIR/stages/group_vars" "$NTIER_STATE/inventory/"
+for host in $(sed -n 's/^ *- name: \(ntier-grow-[a-z0-9]*\)$/\1/p' "$DIR/molecule.yml"); do
+  printf 'ansible_host: %s\n' "$("$TOP/tools/podman-ip.sh" "$host")" > "$NTIER_STATE/inventory/host_vars/$host.yml"
+done
 
 for stage in $STAGES; do
-  inv=$DIR/stages/$stage.yml
+  inv=$NTIER_STATE/inventory/$stage.yml
+  cp "$DIR/stages/$stage.yml" "$inv"
   log=$NTIER_STATE/$stage
   echo "=== $stage: converge"
   poller=
