@@ -50,7 +50,7 @@ def test_site_serves_its_current_release(http, web, project):
 
 
 def test_unknown_host_is_refused(http, groups):
-    r = http.request("/", host="127.0.0.1")
+    r = http.request("/", headers={"Host": "unknown.example.test"})
     # Django's ALLOWED_HOSTS (400), or the load balancer, which knows no such site (421)
     assert r.status == (421 if groups.get("lb") else 400)
 
@@ -305,3 +305,17 @@ def test_database_and_cache_refuse_hosts_outside_the_web_tier(hosts, groups):
             assert _connects(hosts[groups["web"][0]], private_address(hosts[host]), port), f"web cannot reach {host}:{port}"
     if not checked:
         pytest.skip("no host outside the web tier besides the tiers' own hosts")
+
+
+def test_django_sees_the_client_and_the_scheme(http, web, groups):
+    """Through the proxies, Django knows the request came over HTTPS and from whom; a
+    client cannot pass itself off as another address through the load balancer."""
+    r = http.request("/request/", headers={"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "http"})
+    assert r.status == 200, r
+    seen = json.loads(r.body)
+    assert seen["secure"] is True and seen["host"] == http.name
+    if groups.get("lb"):
+        # the client here is the first web host, seen by the load balancer at its address
+        assert seen["forwarded_for"] == private_address(web)
+    else:
+        assert seen["forwarded_for"].endswith("127.0.0.1")
