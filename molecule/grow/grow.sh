@@ -6,7 +6,7 @@
 set -euo pipefail
 DIR=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$DIR/../.." && pwd)
-STAGES=${NTIER_GROW_STAGES:-"1-single 2-split-db 3-media 4-balanced 5-scale-out"}
+STAGES=${NTIER_GROW_STAGES:-"1-single 2-split-db 3-media 4-balanced 5-scale-out 6-scale-in"}
 export NTIER_TOP=$TOP NTIER_STATE=${NTIER_STATE:-$TOP/.cache/grow}
 export ANSIBLE_COLLECTIONS_PATH=$TOP/collections ANSIBLE_PIPELINING=1 ANSIBLE_FORKS=10 ANSIBLE_NOCOLOR=1 \
   ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=120s" ANSIBLE_INTERPRETER_PYTHON=auto_silent \

@@ -38,7 +38,9 @@ def groups():
                                             capture_output=True, text=True, check=True).stdout)
         out = {name: list(g.get("hosts") or []) for name, g in listing.items()
                if name not in ("_meta", "all", "ungrouped") and g.get("hosts")}
-        out["all"] = sorted({h for hosts in out.values() for h in hosts})
+        # hosts listed in no group too (a node that left: its services must be stopped)
+        out["all"] = sorted({h for hosts in out.values() for h in hosts}
+                            | set(listing.get("ungrouped", {}).get("hosts") or []))
         return out
     with open(os.environ["MOLECULE_INVENTORY_FILE"]) as f:
         inventory = yaml.safe_load(f)

@@ -74,8 +74,8 @@ def test_client_during_the_run(groups):
     assert summary["read"]["failed"] == 0, summary
     if "media" in summary:
         assert summary["media"]["failed"] == 0, summary
-    if os.environ["NTIER_STAGE"].endswith("scale-out"):
-        # a node joining the rotation costs no request at all
+    if os.environ["NTIER_STAGE"].endswith(("scale-out", "scale-in")):
+        # a node joining or leaving the rotation costs no request at all
         assert summary["write"]["failed"] == 0, summary
 
 
@@ -87,3 +87,11 @@ def test_write_this_steps_row_and_upload(http):
     seeded = _seeded() + [{"stage": os.environ["NTIER_STAGE"], "note": note, "url": url, "content": content}]
     with open(STATE, "w") as f:
         json.dump(seeded, f)
+
+
+def test_a_leaving_node_was_drained_first():
+    if not os.environ["NTIER_STAGE"].endswith("scale-in"):
+        pytest.skip("no node left at this step")
+    log = open(os.path.join(os.environ["NTIER_STATE"], os.environ["NTIER_STAGE"] + ".converge.log")).read()
+    drained = log.split("TASK [ntier.django.haproxy : Drain them", 1)[1].split("TASK [", 1)[0]
+    assert "ntier-grow-web2" in drained, drained
