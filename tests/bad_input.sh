@@ -55,6 +55,32 @@ inventory nosource "$host" "${project/$TOP\/demo\/project/\/nonexistent\/project
 expect "missing project path" "source '/nonexistent/project' does not exist on the controller" \
   ansible-playbook -i "$work/nosource" "$TOP/site.yml"
 
+# growing: tiers that cannot share a host, a load balancer with nothing behind it, two
+# load balancers without a virtual IP, two databases, and data left on a removed host
+g() {  # g NAME "children" : an inventory of closed-port hosts in the given groups
+  printf '{all: {hosts: {h1: {ansible_host: 127.0.0.1, ansible_port: 1}, h2: {ansible_host: 127.0.0.1, ansible_port: 1}, h3: {ansible_host: 127.0.0.1, ansible_port: 1}}, children: {%s}}}' "$1"
+}
+inventory lbnoweb "$(g 'lb: {hosts: {h2: }}, db: {hosts: {h1: }}, cache: {hosts: {h1: }}, media: {hosts: {h1: }}')" "$project"
+expect "load balancer without web nodes" "Group 'lb' has 1 host(s) but group 'web' is empty" \
+  ansible-playbook -i "$work/lbnoweb" "$TOP/site.yml"
+inventory twolb "$(g 'lb: {hosts: {h2: , h3: }}, db: {hosts: {h1: }}, cache: {hosts: {h1: }}, web: {hosts: {h1: }}, media: {hosts: {h1: }}')" "$project"
+expect "two load balancers without a virtual IP" "several load balancers need a virtual IP" \
+  ansible-playbook -i "$work/twolb" "$TOP/site.yml"
+inventory lbweb "$(g 'lb: {hosts: {h1: }}, db: {hosts: {h1: }}, cache: {hosts: {h1: }}, web: {hosts: {h1: }}, media: {hosts: {h1: }}')" "$project"
+expect "load balancer and web server on one host" "are in group 'lb' and in group 'web', which cannot share a host" \
+  ansible-playbook -i "$work/lbweb" "$TOP/site.yml"
+inventory twodb "$(g 'db: {hosts: {h1: , h2: }}, cache: {hosts: {h1: }}, web: {hosts: {h1: }}, media: {hosts: {h1: }}')" "$project"
+expect "two database hosts" "database replication is not supported yet" \
+  ansible-playbook -i "$work/twodb" "$TOP/site.yml"
+# the last deployment's database lived on old-db, which this inventory no longer lists; the
+# only host is the controller itself (read-only facts), so nothing could be changed anyway
+mkdir -p "$work/orphan-secrets" && chmod 700 "$work/orphan-secrets"
+printf '{"db": "old-db", "media": "h1"}\n' > "$work/orphan-secrets/ledger.json"
+inventory orphan '{all: {hosts: {h1: {ansible_connection: local, ansible_python_interpreter: '"$(command -v python3)"'}}, children: {db: {hosts: {h1: }}, cache: {hosts: {h1: }}, web: {hosts: {h1: }}, media: {hosts: {h1: }}}}}' \
+  "${project/ntier_secrets_dir: $work\/secrets/ntier_secrets_dir: $work/orphan-secrets}"
+expect "database left on a removed host" "lives on old-db, which is not in the inventory any more" \
+  ansible-playbook -i "$work/orphan" "$TOP/site.yml"
+
 cat > "$work/role.yml" <<'PLAY'
 - name: A role called with a mistyped variable
   hosts: h1
