@@ -176,11 +176,10 @@ def topology_errors(groups, web_server="gunicorn", projects=None, secret_keys=No
             f"Group 'lb' has {len(lb)} hosts but ntier_vip is not set: several load balancers need a virtual IP "
             "that moves between them (set ntier_vip to a free address of their network), or keep one host in 'lb'."
         )
-    if len(lb) > 1 and vip:
-        errors.append(
-            f"Group 'lb' has {len(lb)} hosts: a virtual IP shared by several load balancers (keepalived) is not "
-            "supported yet, keep one host in 'lb'."
-        )
+    if vip and not lb:
+        errors.append("ntier_vip is set but group 'lb' is empty: the virtual IP belongs to the load balancers; add them or remove ntier_vip.")
+    if vip and not re.match(r"^\d{1,3}(\.\d{1,3}){3}$", str(vip)):
+        errors.append(f"ntier_vip is '{vip}': give an IPv4 address (a free one on the load balancers' network).")
     if web_server == "mod_wsgi" and (lb or media - web):
         errors.append(
             "ntier_web_server is mod_wsgi, which is supported on web hosts that answer the public and serve the "

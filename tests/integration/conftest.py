@@ -167,7 +167,12 @@ def private_address(host):
 
 @pytest.fixture(scope="session")
 def entry_address(groups, hosts):
-    """Where the public reaches the site: the first load balancer, else the web host itself."""
+    """Where the public reaches the site: the virtual IP, the first load balancer, or else
+    the web host itself."""
+    if os.environ.get("NTIER_VIP_NETWORK"):
+        top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        return subprocess.run([f"{top}/tools/podman-vip.sh", os.environ["NTIER_VIP_NETWORK"]],
+                              capture_output=True, text=True, check=True).stdout.strip()
     if groups.get("lb"):
         return private_address(hosts[groups["lb"][0]])
     return "127.0.0.1"

@@ -117,6 +117,12 @@ def test_growth_mistakes_are_refused(groups, vip, message):
     assert any(message in e for e in errors), errors
 
 
+def test_two_load_balancers_with_a_virtual_ip():
+    assert mod.topology_errors({**GROWN, "lb": ["lb1", "lb2"]}, "gunicorn", [project()], vip="10.0.0.250") == []
+    assert any("give an IPv4 address" in e for e in mod.topology_errors(GROWN, "gunicorn", [project()], vip="vip.example"))
+    assert any("group 'lb' is empty" in e for e in mod.topology_errors({**GROWN, "lb": []}, "gunicorn", [project()], vip="10.0.0.250"))
+
+
 def test_mod_wsgi_behind_a_load_balancer_is_refused():
     assert any("use gunicorn" in e for e in mod.topology_errors(GROWN, "mod_wsgi", [project()]))
 

@@ -1,0 +1,69 @@
+"""Checks of the large topology (molecule/cluster): the virtual IP moves to the other load
+balancer when the one holding it fails, and the site keeps answering with a cache host down."""
+import json
+import os
+import time
+
+import pytest
+
+from conftest import private_address
+
+pytestmark = pytest.mark.skipif(not os.environ.get("NTIER_VIP_NETWORK"), reason="only with a virtual IP")
+
+
+def _holder(hosts, groups, vip):
+    held = [name for name in groups["lb"] if f"inet {vip}/" in hosts[name].check_output("ip -4 -o addr show")]
+    assert len(held) == 1, f"the virtual IP is held by {held}"
+    return held[0]
+
+
+def _wait(predicate, seconds=20):
+    end = time.time() + seconds
+    while time.time() < end:
+        if predicate():
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def test_virtual_ip_moves_when_its_load_balancer_fails(http, hosts, groups, entry_address):
+    vip = entry_address
+    first = _holder(hosts, groups, vip)
+    assert first == groups["lb"][0], "the first load balancer holds the address while healthy"
+    assert http.request("/").status == 200
+    hosts[first].run_test("systemctl stop haproxy")
+    try:
+        assert _wait(lambda: _holder_or_none(hosts, groups, vip) not in (None, first)), "the address did not move"
+        assert _wait(lambda: http.request("/", timeout=3).status == 200), "the site does not answer on the moved address"
+        assert http.post_form("/notes/", data={"text": "written after failover"}).status == 302
+    finally:
+        hosts[first].run_test("systemctl start haproxy")
+    # the healthy first load balancer takes its address back, and the site answers there
+    assert _wait(lambda: _holder_or_none(hosts, groups, vip) == first), "the address did not come back"
+    assert _wait(lambda: http.request("/", timeout=3).status == 200)
+
+
+def _holder_or_none(hosts, groups, vip):
+    held = [name for name in groups["lb"] if f"inet {vip}/" in hosts[name].check_output("ip -4 -o addr show")]
+    return held[0] if len(held) == 1 else None
+
+
+def test_every_node_lists_every_cache_host(hosts, groups, project):
+    expected = sorted(f"{private_address(hosts[name])}:11211" for name in groups["cache"])
+    for name in groups["web"]:
+        out = hosts[name].check_output(
+            f"{project}-manage shell -c \"from django.conf import settings; import json; "
+            f"print(json.dumps(settings.CACHES['default']['LOCATION']))\"").strip().splitlines()[-1]
+        assert sorted(json.loads(out)) == expected
+
+
+def test_site_answers_with_one_cache_host_down(http, hosts, groups):
+    down = hosts[groups["cache"][0]]
+    down.run_test("systemctl stop memcached")
+    try:
+        for path in ("/", "/cached/", "/notes/"):
+            r = http.request(path, timeout=10)
+            assert r.status == 200, (path, r.status)
+        assert http.post_form("/notes/", data={"text": "written with a cache host down"}).status == 302
+    finally:
+        down.run_test("systemctl start memcached")
