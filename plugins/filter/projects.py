@@ -119,8 +119,13 @@ def shared_storage(project, topology, store_dir, user, host_key, private_key):
         return {}
     p = project_layout(project)
     return {"host": topology["media_store_address"], "user": user, "host_key": host_key,
-            "private_key": private_key, "static_path": f"{store_dir}/{p['name']}/static",
-            "media_path": f"{store_dir}/{p['name']}/media"}
+            "private_key": private_key, "static_path": f"/{p['name']}/static",
+            "media_path": f"/{p['name']}/media"}
+
+
+def store_dirs(projects, store_dir, kind="media"):
+    """{project name: its directory of the given kind (media or static) in the media store}."""
+    return {project_layout(p)["name"]: f"{store_dir}/{project_layout(p)['name']}/{kind}" for p in projects}
 
 
 def haproxy_sites(projects):
@@ -186,4 +191,5 @@ class FilterModule:
             "media_sites": media_sites,
             "shared_storage": shared_storage,
             "haproxy_sites": haproxy_sites,
+            "store_dirs": store_dirs,
         }

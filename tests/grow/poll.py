@@ -77,11 +77,18 @@ def poll(inventory, out_path):
     log, stop = [], []
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-    started, n = time.time(), 0
+    started, n, static = time.time(), 0, None
     while not stop and time.time() - started < MAX_SECONDS:
         t = time.time()
-        status, _ = client.request("GET", "/")
+        status, page = client.request("GET", "/")
         log.append({"t": t, "kind": "read", "status": status})
+        if static is None and status == 200:
+            # the stylesheet the page links (a collected static file)
+            found = re.search(r'href="(/static/[^"]+\.css)"', page)
+            static = found.group(1) if found else ""
+        if static:
+            status, _ = client.request("GET", static)
+            log.append({"t": t, "kind": "static", "status": status})
         if media:
             status, _ = client.request("GET", media)
             log.append({"t": t, "kind": "media", "status": status})
@@ -93,31 +100,34 @@ def poll(inventory, out_path):
         json.dump(log, f)
 
 
+OK = {"read": (200,), "static": (200,), "media": (200,), "write": (302,)}
+
+
 def summarize(log):
-    """Per kind: sent, failed (0 or >= 500), longest stretch from first to last of a run of failures."""
+    """Per kind: sent, failed (anything but the expected answer: 200, or 302 after a form
+    POST; no answer at all counts too) and the longest stretch of failures, in seconds.
+    Requests before the entry point first answered a read (a load balancer that did not
+    exist yet) are left out, for every kind alike."""
+    first_ok = next((e["t"] for e in log if e["kind"] == "read" and e["status"] == 200), None)
     out = {}
-    for kind in ("read", "media", "write"):
-        events = [e for e in log if e["kind"] == kind]
-        if not events:
+    for kind in ("read", "static", "media", "write"):
+        events = [e for e in log if e["kind"] == kind and first_ok is not None and e["t"] >= first_ok]
+        if not any(e["kind"] == kind for e in log):
             continue
-        # before the entry point answered once (a new load balancer), nothing was promised
-        first_ok = next((i for i, e in enumerate(events) if 200 <= e["status"] < 400), len(events))
-        events = events[first_ok:]
-        failed = [e for e in events if e["status"] == 0 or e["status"] >= 500]
+        bad = [e["status"] not in OK[kind] for e in events]
         longest, start, last_ok = 0.0, None, None
-        for e in events:
-            bad = e["status"] == 0 or e["status"] >= 500
-            if bad and start is None:
+        for e, failed in zip(events, bad):
+            if failed and start is None:
                 start = last_ok if last_ok is not None else e["t"]
-            if not bad:
+            if not failed:
                 if start is not None:
                     longest = max(longest, e["t"] - start)
                     start = None
                 last_ok = e["t"]
-        if start is not None and events:
+        if start is not None:
             longest = max(longest, events[-1]["t"] - start)
-        out[kind] = {"sent": len(events), "failed": len(failed), "longest_failing_s": round(longest, 1),
-                     "statuses": sorted({e["status"] for e in failed})}
+        out[kind] = {"sent": len(events), "failed": sum(bad), "longest_failing_s": round(longest, 1),
+                     "statuses": sorted({e["status"] for e, f in zip(events, bad) if f})}
     return out
 
 

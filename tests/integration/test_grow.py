@@ -58,7 +58,8 @@ def test_hosts_record_what_they_hold(hosts, groups):
     assert db["data"]["db"] is True and "db" in db["tiers"]
     media_host = (groups.get("media") or groups["web"])[0]
     media = json.loads(hosts[media_host].file("/etc/ansible/facts.d/ntier_django.fact").content_string)
-    assert set(media["data"]["media"]) == {"demo"}
+    dedicated = not set(groups["media"]) & set(groups["web"])
+    assert media["data"]["media"] == {"demo": "/srv/media/demo/media" if dedicated else "/srv/django/demo/media"}
     ledger = json.load(open(os.path.join(os.environ["NTIER_SECRETS_DIR"], "ledger.json")))
     assert ledger == {"db": groups["db"][0], "media": media_host}
 
@@ -69,11 +70,12 @@ def test_client_during_the_run(groups):
         pytest.skip("nobody polled the first step (there was no site yet)")
     summary = poll.summarize(json.load(open(os.environ["NTIER_POLL"])))
     print(f"\n{os.environ['NTIER_STAGE']}: {json.dumps(summary)}")
-    assert summary["read"]["sent"] > 0
-    # pages are read all along: a move makes the site read-only, never down
+    for kind in ("read", "static", "media", "write"):
+        assert summary.get(kind, {}).get("sent", 0) > 0, f"no {kind} request was made: {summary}"
+    # pages and files are read all along: a move makes the site read-only, never down
     assert summary["read"]["failed"] == 0, summary
-    if "media" in summary:
-        assert summary["media"]["failed"] == 0, summary
+    assert summary["static"]["failed"] == 0, summary
+    assert summary["media"]["failed"] == 0, summary
     if os.environ["NTIER_STAGE"].endswith(("scale-out", "scale-in")):
         # a node joining or leaving the rotation costs no request at all
         assert summary["write"]["failed"] == 0, summary
