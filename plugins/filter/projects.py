@@ -89,7 +89,7 @@ def nginx_sites(projects, serve_files=True, behind=None, files_from=None):
         if behind:
             site.update(tls=False, allow=list(behind), behind=list(behind))
         if files_from:
-            site.update(files_upstream=[f"{a}:80" for a in files_from],
+            site.update(files_upstream=[a if ":" in a else f"{a}:80" for a in files_from],
                         static_url=p["static_url"], media_url=p["media_url"])
         site.update(_files(p, serve_files))
         sites.append(site)

@@ -104,10 +104,17 @@ def topology(groups, addresses, cache_port=11211, vip=""):
         },
         "media_hosts": media,
         "media_dedicated": media_dedicated,
-        # the media store web nodes mount (one host until media replication exists)
+        # the media store web nodes mount: the first media host; the others are standbys,
+        # copies refreshed from it, serving the files when it is down
         "media_store_host": media[0] if media_dedicated else None,
         "media_store_address": addresses[media[0]] if media_dedicated else None,
+        "media_replicas": media[1:] if media_dedicated else [],
+        # what the store's SFTP account admits: the web nodes, and the standbys that copy it
+        "media_clients": sources(web + media[1:]) if media_dedicated else [],
         "media_addresses": sources(media) if media_dedicated else [],
+        # how the web nodes' nginx reaches the media tier (without load balancers)
+        "media_upstreams": ([f"{addresses[media[0]]}:80"] + [f"{addresses[h]}:80 backup" for h in media[1:]])
+                           if media_dedicated else [],
         "lb_hosts": lb,
         "front_hosts": front,
         "front_addresses": sources(front),
@@ -116,7 +123,8 @@ def topology(groups, addresses, cache_port=11211, vip=""):
         "lb_addresses": sources(lb),
         "web_backends": [{"name": h, "address": addresses[h]} for h in web],
         # where the load balancers send /static/ and /media/ (none: the web nodes serve them)
-        "files_backends": [{"name": h, "address": addresses[h]} for h in media] if media_dedicated else [],
+        "files_backends": [{"name": h, "address": addresses[h], "backup": i > 0} for i, h in enumerate(media)]
+                          if media_dedicated else [],
         "vip": vip or None,
         "firewall": firewall,
         "single_host": len({*web, *db, *cache, *media, *lb}) == 1,
@@ -165,11 +173,6 @@ def topology_errors(groups, web_server="gunicorn", projects=None, secret_keys=No
             f"Group 'web' has {len(web)} hosts but the files are served by web hosts ({', '.join(sorted(media))}): "
             "an upload written on one node would be missing on the others. Put a dedicated host (not in 'web') "
             "in group 'media'."
-        )
-    if len(media - web) > 1:
-        errors.append(
-            f"Group 'media' has {len(media - web)} dedicated hosts ({', '.join(sorted(media - web))}): replicating the "
-            "media store across hosts is not supported yet, keep one dedicated media host."
         )
     if len(lb) > 1 and not vip:
         errors.append(

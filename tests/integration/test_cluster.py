@@ -7,6 +7,7 @@ import time
 import pytest
 
 from conftest import private_address
+from test_stack import _upload
 
 pytestmark = pytest.mark.skipif(not os.environ.get("NTIER_VIP_NETWORK"), reason="only with a virtual IP")
 
@@ -67,3 +68,22 @@ def test_site_answers_with_one_cache_host_down(http, hosts, groups):
         assert http.post_form("/notes/", data={"text": "written with a cache host down"}).status == 302
     finally:
         down.run_test("systemctl start memcached")
+
+
+def test_files_served_by_the_standby_when_the_primary_media_host_is_down(http, hosts, groups, project):
+    if len(groups.get("media", [])) < 2:
+        pytest.skip("one media host")
+    content = f"standby copy {time.time()}"
+    url = _upload(http, f"standby-{int(time.time())}.txt", content)
+    standby = hosts[groups["media"][1]]
+    copy = f"/srv/media/{project}{url}"
+    assert _wait(lambda: standby.file(copy).exists, 60), "the standby did not copy the upload"
+    assert standby.file(copy).content_string == content
+    primary = hosts[groups["media"][0]]
+    primary.run_test("systemctl stop nginx")
+    try:
+        # the load balancers notice within their health checks and send files to the standby
+        assert _wait(lambda: http.request(url, timeout=3).status == 200, 30), "files not served by the standby"
+        assert http.request(url).body == content
+    finally:
+        primary.run_test("systemctl start nginx")

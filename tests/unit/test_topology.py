@@ -94,7 +94,7 @@ def test_balanced_topology():
     assert t["media_dedicated"] and t["media_store_address"] == "10.0.0.8"
     assert t["web_behind_lb"] and t["front_addresses"] == ["10.0.0.9"]
     assert t["web_backends"] == [{"name": "w1", "address": "10.0.0.3"}, {"name": "w2", "address": "10.0.0.4"}]
-    assert t["files_backends"] == [{"name": "m1", "address": "10.0.0.8"}]
+    assert t["files_backends"] == [{"name": "m1", "address": "10.0.0.8", "backup": False}]
     fw = {h: {r["name"]: r["sources"] for r in rules} for h, rules in t["firewall"].items()}
     assert fw["db1"] == {"postgresql": ["10.0.0.3", "10.0.0.4"]}
     # w1 is a cache server for both web nodes, and a web node behind the load balancer
@@ -110,11 +110,18 @@ def test_balanced_topology():
     ({**GROWN, "lb": ["m1"]}, "", "are in group 'lb' and in group 'media'"),
     ({**GROWN, "media": ["w1", "m1"]}, "", "mixes web hosts"),
     ({**GROWN, "media": ["w1"], "lb": ["lb1"]}, "", "an upload written on one node would be missing"),
-    ({**GROWN, "media": ["m1", "m2"]}, "", "replicating the media store"),
 ])
 def test_growth_mistakes_are_refused(groups, vip, message):
     errors = mod.topology_errors(groups, "gunicorn", [project()], vip=vip)
     assert any(message in e for e in errors), errors
+
+
+def test_a_second_media_host_is_a_standby():
+    t = mod.topology({**GROWN, "media": ["m1", "m2"]}, {**ADDR2, "m2": "10.0.0.7"})
+    assert t["media_store_host"] == "m1" and t["media_replicas"] == ["m2"]
+    assert t["files_backends"][1] == {"name": "m2", "address": "10.0.0.7", "backup": True}
+    assert t["media_upstreams"] == ["10.0.0.8:80", "10.0.0.7:80 backup"]
+    assert t["media_clients"] == ["10.0.0.3", "10.0.0.4", "10.0.0.7"]
 
 
 def test_two_load_balancers_with_a_virtual_ip():
