@@ -56,9 +56,10 @@ def project_layout(project):
         "extra_settings": {},
         "tls_certificate": "",
         "tls_certificate_key": "",
+        "version": "",
     }
     # secrets stay out of the derived entry, which tasks loop over and may print
-    out.update({k: v for k, v in project.items() if v is not None and k not in ("secret_key", "db_password")})
+    out.update({k: v for k, v in project.items() if v is not None and k not in ("secret_key", "secret_key_fallbacks", "db_password")})
     return out
 
 

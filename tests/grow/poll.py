@@ -2,7 +2,8 @@
 """A client polling the site while site.yml runs: reads, writes and an uploaded file.
 
     poll.py INVENTORY OUT.json     poll until SIGINT (at most 15 minutes, 2 requests/s)
-    poll.py --report OUT.json      one line: sent, failed, longest failing stretch
+    poll.py --report OUT.json      one line: sent, failed, longest failing stretch, slowest answer
+    poll.py --check OUT.json       exit 1 when any request failed
 
 The entry point is the inventory's first load balancer, else its first web host, reached
 by address with the site's name in the Host header. Traffic goes only to that test host.
@@ -81,19 +82,23 @@ def poll(inventory, out_path):
     while not stop and time.time() - started < MAX_SECONDS:
         t = time.time()
         status, page = client.request("GET", "/")
-        log.append({"t": t, "kind": "read", "status": status})
+        log.append({"t": t, "kind": "read", "status": status, "d": time.time() - t})
         if static is None and status == 200:
             # the stylesheet the page links (a collected static file)
             found = re.search(r'href="(/static/[^"]+\.css)"', page)
             static = found.group(1) if found else ""
         if static:
+            s0 = time.time()
             status, _ = client.request("GET", static)
-            log.append({"t": t, "kind": "static", "status": status})
+            log.append({"t": t, "kind": "static", "status": status, "d": time.time() - s0})
         if media:
+            s0 = time.time()
             status, _ = client.request("GET", media)
-            log.append({"t": t, "kind": "media", "status": status})
+            log.append({"t": t, "kind": "media", "status": status, "d": time.time() - s0})
         if n % 2 == 0:
-            log.append({"t": t, "kind": "write", "status": client.write(f"poll {int(t * 1000)}")})
+            s0 = time.time()
+            status = client.write(f"poll {int(t * 1000)}")
+            log.append({"t": t, "kind": "write", "status": status, "d": time.time() - s0})
         n += 1
         time.sleep(max(0.0, INTERVAL - (time.time() - t)))
     with open(out_path, "w") as f:
@@ -127,6 +132,7 @@ def summarize(log):
         if start is not None:
             longest = max(longest, events[-1]["t"] - start)
         out[kind] = {"sent": len(events), "failed": sum(bad), "longest_failing_s": round(longest, 1),
+                     "slowest_s": round(max([e.get("d", 0.0) for e in events] or [0.0]), 2),
                      "statuses": sorted({e["status"] for e, f in zip(events, bad) if f})}
     return out
 
@@ -134,7 +140,10 @@ def summarize(log):
 if __name__ == "__main__":
     if sys.argv[1] == "--report":
         summary = summarize(json.load(open(sys.argv[2])))
-        print("; ".join(f"{k}: {v['sent']} sent, {v['failed']} failed, longest failing {v['longest_failing_s']} s"
-                        for k, v in summary.items()))
+        print("; ".join(f"{k}: {v['sent']} sent, {v['failed']} failed, longest failing {v['longest_failing_s']} s, "
+                        f"slowest {v['slowest_s']} s" for k, v in summary.items()))
+    elif sys.argv[1] == "--check":
+        summary = summarize(json.load(open(sys.argv[2])))
+        sys.exit(0 if summary and all(v["sent"] > 0 and v["failed"] == 0 for v in summary.values()) else 1)
     else:
         poll(sys.argv[1], sys.argv[2])

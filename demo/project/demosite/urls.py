@@ -8,4 +8,5 @@ urlpatterns = [
     path("cached/", views.cached, name="cached"),
     path("upload/", views.upload, name="upload"),
     path("request/", views.request_info, name="request_info"),
+    path("visits/", views.visits, name="visits"),
 ]

@@ -68,3 +68,10 @@ def request_info(request):
         "forwarded_for": request.META.get("HTTP_X_FORWARDED_FOR", ""),
         "node": socket.gethostname(),
     })
+
+
+def visits(request):
+    """A counter kept in the session: it survives a SECRET_KEY rotation (and every node
+    reads the same session), or starts again at 1."""
+    request.session["visits"] = request.session.get("visits", 0) + 1
+    return JsonResponse({"visits": request.session["visits"], "node": socket.gethostname()})

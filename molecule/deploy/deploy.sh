@@ -1,0 +1,132 @@
+#!/bin/bash
+# The deploy scenario's steps on the balanced topology (a load balancer, two web nodes, a
+# data host with the database, cache and media store). site.yml deploys v1; then, with a
+# client polling the site through the load balancer during each run (bounded: poll.py):
+#   1 deploy v2 (new static file, new migration)   zero failed requests, every node on v2
+#   2 deploy v2 again                              changed=0, no process restarted
+#   3 rollback                                     zero failed requests, every node on v1
+#   4 deploy a release that cannot boot            stops at the canary, zero failed
+#                                                  requests, every node on v1
+#   5 bad input: a missing source, a failing migration, a release name reused for other
+#     code: each stops before any switch, says why, every node still on v1
+#   6 SECRET_KEY rotation                          zero failed requests, the session survives
+# Standalone: NTIER_STATE=/tmp/x bash molecule/deploy/deploy.sh
+set -euo pipefail
+DIR=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$DIR/../.." && pwd)
+export NTIER_TOP=$TOP NTIER_STATE=${NTIER_STATE:-$TOP/.cache/deploy}
+export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
+export ANSIBLE_COLLECTIONS_PATH=$TOP/collections ANSIBLE_PIPELINING=1 ANSIBLE_FORKS=10 ANSIBLE_NOCOLOR=1 \
+  ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=120s" ANSIBLE_INTERPRETER_PYTHON=auto_silent \
+  ANSIBLE_CALLBACK_RESULT_FORMAT=yaml ANSIBLE_HOST_KEY_CHECKING=False
+inv=$NTIER_STATE/inventory/hosts.yml
+mkdir -p "$NTIER_STATE/inventory/host_vars"
+cp "$DIR/inventory.yml" "$inv"
+for host in $(sed -n 's/^ *- name: \(ntier-deploy-[a-z0-9]*\)$/\1/p' "$DIR/molecule.yml"); do
+  printf 'ansible_host: %s\n' "$("$TOP/tools/podman-ip.sh" "$host")" > "$NTIER_STATE/inventory/host_vars/$host.yml"
+done
+bash "$TOP/tests/deploy/versions.sh" "$NTIER_STATE/versions"
+summary=() failures=0
+fail() { echo "=== FAILED: $*"; failures=$((failures + 1)); }
+
+# What every web node's processes run: "host release" lines (its own health endpoint).
+releases() {
+  ansible web -i "$inv" -o -m ansible.builtin.command -a \
+    "python3 -c 'import json,urllib.request as u; r=u.Request(\"http://127.0.0.1/-/health/\", headers={\"Host\": \"demo.example.test\"}); print(json.load(u.urlopen(r, timeout=5))[\"release\"])'" \
+    | sed -n 's/^\(\S*\) | CHANGED | rc=0 | (stdout) \(\S*\)$/\1 \2/p' | sort
+}
+# Every web node answers with release $1 (and there are two of them).
+on_release() {
+  local got; got=$(releases)
+  echo "$got"
+  [ "$(grep -c " $1\$" <<<"$got")" -eq 2 ]
+}
+pids() { ansible web -i "$inv" -o -m ansible.builtin.command -a "systemctl show -p MainPID --value gunicorn-demo.service" | sort; }
+recap_unchanged() {
+  local recap; recap=$(sed 's/\x1b\[[0-9;]*m//g' "$1" | grep -E '^\S+\s+: ok=' || true)
+  [ -n "$recap" ] && ! grep -vq 'changed=0 ' <<<"$recap"
+}
+# run NAME PLAYBOOK [ARGS...]: the playbook with a client polling the site meanwhile;
+# sets $rc and $took, and adds the client's numbers to the summary
+run() {
+  local name=$1 playbook=$2; shift 2
+  local log=$NTIER_STATE/$name
+  python3 "$TOP/tests/grow/poll.py" "$inv" "$log.poll.json" & local poller=$!
+  sleep 2
+  local start=$SECONDS
+  rc=0; ansible-playbook -i "$inv" "$TOP/playbooks/$playbook" "$@" > "$log.log" 2>&1 || rc=$?
+  took=$((SECONDS - start))
+  kill -INT "$poller" 2>/dev/null || true; wait "$poller" || true
+  local report; report=$(python3 "$TOP/tests/grow/poll.py" --report "$log.poll.json")
+  summary+=("$name: rc=$rc in ${took} s; $report")
+  echo "=== $name: rc=$rc in ${took} s; $report"
+  python3 "$TOP/tests/grow/poll.py" --check "$log.poll.json" || fail "$name: the client saw failed requests"
+}
+
+echo "=== 0: site.yml deploys v1"
+ansible-playbook -i "$inv" "$TOP/site.yml" > "$NTIER_STATE/0-site.log" 2>&1 || { tail -60 "$NTIER_STATE/0-site.log"; exit 1; }
+v1=$(releases | awk 'NR == 1 { print $2 }')
+on_release "$v1" || { echo "=== nodes not on one release after site.yml"; exit 1; }
+echo "v1 is $v1"
+
+echo "=== 1: deploy v2"
+run 1-deploy deploy.yml -e ntier_test_source="$NTIER_STATE/versions/v2"
+[ "$rc" -eq 0 ] || { tail -60 "$NTIER_STATE/1-deploy.log"; exit 1; }
+v2=$(releases | awk 'NR == 1 { print $2 }')
+[ "$v2" != "$v1" ] && on_release "$v2" || fail "1: every node on a new release"
+# the migration ran once, on one node, before the first switch
+[ "$(grep -c '^changed: \[.*\]$' <(sed -n '/TASK \[ntier.django.django_app : Apply the migrations/,/^TASK/p' "$NTIER_STATE/1-deploy.log"))" -eq 1 ] \
+  || fail "1: the migrations ran exactly once"
+awk '/Apply the migrations/ { m = NR } /Point "current" at the release/ && !c { c = NR } END { exit !(m && c && m < c) }' \
+  "$NTIER_STATE/1-deploy.log" || fail "1: the migrations ran before the first switch"
+grep -A3 'Take the node out of the rotation' "$NTIER_STATE/1-deploy.log" | grep -q 'changed:' || fail "1: nodes were drained"
+
+echo "=== 2: deploy v2 again"
+before=$(pids)
+ansible-playbook -i "$inv" "$TOP/playbooks/deploy.yml" -e ntier_test_source="$NTIER_STATE/versions/v2" > "$NTIER_STATE/2-again.log" 2>&1 \
+  || { tail -40 "$NTIER_STATE/2-again.log"; exit 1; }
+recap_unchanged "$NTIER_STATE/2-again.log" || { grep -B3 '^changed:' "$NTIER_STATE/2-again.log" | head -40; fail "2: changed=0"; }
+[ "$before" = "$(pids)" ] || fail "2: no process restarted ($before / $(pids))"
+
+echo "=== 3: rollback"
+run 3-rollback rollback.yml
+[ "$rc" -eq 0 ] || { tail -60 "$NTIER_STATE/3-rollback.log"; exit 1; }
+on_release "$v1" || fail "3: every node back on v1"
+
+echo "=== 4: deploy a release whose canary fails"
+run 4-canary deploy.yml -e ntier_test_source="$NTIER_STATE/versions/broken" -e ntier_deploy_health_retries=10
+[ "$rc" -ne 0 ] || fail "4: the deploy failed"
+grep -q 'The switch of ntier-deploy-web1 failed' "$NTIER_STATE/4-canary.log" || fail "4: the canary (web1) failed, and said so"
+# the play stopped after the canary's batch: web2 ran none of the switch play's tasks
+sed -n '/^PLAY \[Web tier - switch/,/^PLAY RECAP/p' "$NTIER_STATE/4-canary.log" | grep -q '\[ntier-deploy-web2' \
+  && fail "4: web2 was not touched"
+on_release "$v1" || fail "4: every node still on v1"
+
+echo "=== 5: bad input"
+rc=0; ansible-playbook -i "$inv" "$TOP/playbooks/deploy.yml" -e ntier_test_source=/nonexistent/project > "$NTIER_STATE/5-source.log" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] && grep -q 'does not exist on the controller: /nonexistent/project' "$NTIER_STATE/5-source.log" || fail "5: a missing source is refused"
+rc=0; ansible-playbook -i "$inv" "$TOP/playbooks/deploy.yml" -e ntier_test_source="$NTIER_STATE/versions/badmig" -e ntier_test_version=r1 \
+  > "$NTIER_STATE/5-migration.log" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] && grep -q 'this migration fails, on purpose' "$NTIER_STATE/5-migration.log" || fail "5: a failing migration stops the deploy"
+rc=0; ansible-playbook -i "$inv" "$TOP/playbooks/deploy.yml" -e ntier_test_source="$NTIER_STATE/versions/v2" -e ntier_test_version=r1 \
+  > "$NTIER_STATE/5-reuse.log" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] && grep -q 'already exists on ntier-deploy-web[12], *built from different code' "$NTIER_STATE/5-reuse.log" \
+  || fail "5: a release name reused for other code is refused"
+on_release "$v1" || fail "5: every node still on v1"
+
+echo "=== 6: SECRET_KEY rotation"
+cookies=$NTIER_STATE/6-cookies.txt
+visits() { python3 "$TOP/tests/deploy/visits.py" "$inv" "$cookies"; }
+first=$(visits); echo "visits before: $first"
+run 6-rotate rotate-secret-key.yml
+[ "$rc" -eq 0 ] || { tail -60 "$NTIER_STATE/6-rotate.log"; exit 1; }
+after=$(visits); echo "visits after: $after"
+[ "$after" -eq $((first + 1)) ] || fail "6: the session survived the rotation ($first then $after)"
+key=$(cat "$NTIER_STATE/secrets/demo/secret_key")
+[ "${#key}" -ge 50 ] && ! grep -rqF -- "$key" "$NTIER_STATE"/*.log || fail "6: a new key, and not in any log"
+grep -qF -- "$key" "$NTIER_STATE/secrets/demo/secret_key_fallbacks" && fail "6: the new key is not a fallback"
+[ -s "$NTIER_STATE/secrets/demo/secret_key_fallbacks" ] || fail "6: the old key is kept as a fallback"
+
+echo "=== summary"
+printf '%s\n' "${summary[@]}"
+[ "$failures" -eq 0 ] || { echo "=== $failures check(s) failed"; exit 1; }

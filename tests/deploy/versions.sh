@@ -1,0 +1,47 @@
+#!/bin/bash
+# Make the demo project's versions the deploy scenario ships, under OUT/:
+#   v2      a new stylesheet (new hashed static file), a new page text and a
+#           backwards-compatible migration (a new nullable column: v1 keeps working)
+#   broken  v2 whose WSGI module fails at import: it builds, migrates and passes
+#           "check --deploy", but no worker boots (the canary's health check fails)
+#   badmig  v2 with a migration that fails (the deploy stops before any switch)
+set -euo pipefail
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=$1
+rm -rf "$OUT"; mkdir -p "$OUT"
+cp -r "$TOP/demo/project" "$OUT/v2"
+printf '\n/* v2 */\nbody { border-top: 4px solid #2a6; }\n' >> "$OUT/v2/notes/static/notes/style.css"
+sed -i 's|</body>|<p class="version">version 2</p></body>|' "$OUT/v2/notes/templates/notes/base.html"
+cat > "$OUT/v2/notes/migrations/0002_note_source.py" <<'PY'
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("notes", "0001_initial")]
+    operations = [migrations.AddField("note", "source", models.CharField(max_length=40, null=True, blank=True))]
+PY
+python3 - "$OUT/v2/notes/models.py" <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+s = s.replace("    text = models.CharField(max_length=200)\n",
+              "    text = models.CharField(max_length=200)\n    source = models.CharField(max_length=40, null=True, blank=True)\n", 1)
+open(p, "w").write(s)
+PY
+cp -r "$OUT/v2" "$OUT/broken"
+printf '\nraise RuntimeError("this release fails to boot, on purpose")\n' >> "$OUT/broken/demosite/wsgi.py"
+cp -r "$OUT/v2" "$OUT/badmig"
+cat > "$OUT/badmig/notes/migrations/0003_fails.py" <<'PY'
+from django.db import migrations
+
+
+def fail(apps, schema_editor):
+    raise RuntimeError("this migration fails, on purpose")
+
+
+class Migration(migrations.Migration):
+    dependencies = [("notes", "0002_note_source")]
+    operations = [migrations.RunPython(fail, migrations.RunPython.noop)]
+PY
+grep -q "version 2" "$OUT/v2/notes/templates/notes/base.html"
+grep -q "source = models" "$OUT/v2/notes/models.py"
