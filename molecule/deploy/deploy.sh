@@ -31,7 +31,7 @@ fail() { echo "=== FAILED: $*"; failures=$((failures + 1)); }
 
 # What every web node's processes run: "host release" lines (its own health endpoint).
 releases() {
-  ansible web -i "$inv" -o -m ansible.builtin.command -a \
+  ansible web -i "$inv" -o 2>/dev/null -m ansible.builtin.command -a \
     "python3 -c 'import json,urllib.request as u; r=u.Request(\"http://127.0.0.1/-/health/\", headers={\"Host\": \"demo.example.test\"}); print(json.load(u.urlopen(r, timeout=5))[\"release\"])'" \
     | sed -n 's/^\(\S*\) | CHANGED | rc=0 | (stdout) \(\S*\)$/\1 \2/p' | sort
 }
@@ -41,7 +41,7 @@ on_release() {
   echo "$got"
   [ "$(grep -c " $1\$" <<<"$got")" -eq 2 ]
 }
-pids() { ansible web -i "$inv" -o -m ansible.builtin.command -a "systemctl show -p MainPID --value gunicorn-demo.service" | sort; }
+pids() { ansible web -i "$inv" -o 2>/dev/null -m ansible.builtin.command -a "systemctl show -p MainPID --value gunicorn-demo.service" | sort; }
 recap_unchanged() {
   local recap; recap=$(sed 's/\x1b\[[0-9;]*m//g' "$1" | grep -E '^\S+\s+: ok=' || true)
   [ -n "$recap" ] && ! grep -vq 'changed=0 ' <<<"$recap"
@@ -79,7 +79,7 @@ v2=$(releases | awk 'NR == 1 { print $2 }')
   || fail "1: the migrations ran exactly once"
 awk '/Apply the migrations/ { m = NR } /Point "current" at the release/ && !c { c = NR } END { exit !(m && c && m < c) }' \
   "$NTIER_STATE/1-deploy.log" || fail "1: the migrations ran before the first switch"
-grep -A3 'Take the node out of the rotation' "$NTIER_STATE/1-deploy.log" | grep -q 'changed:' || fail "1: nodes were drained"
+grep -A2 "Set the node's state on each load balancer, drain" "$NTIER_STATE/1-deploy.log" | grep -q '^changed:' || fail "1: nodes were drained"
 
 echo "=== 2: deploy v2 again"
 before=$(pids)
@@ -104,7 +104,7 @@ on_release "$v1" || fail "4: every node still on v1"
 
 echo "=== 5: bad input"
 rc=0; ansible-playbook -i "$inv" "$TOP/playbooks/deploy.yml" -e ntier_test_source=/nonexistent/project > "$NTIER_STATE/5-source.log" 2>&1 || rc=$?
-[ "$rc" -ne 0 ] && grep -q 'does not exist on the controller: /nonexistent/project' "$NTIER_STATE/5-source.log" || fail "5: a missing source is refused"
+[ "$rc" -ne 0 ] && grep -qF "'/nonexistent/project' does not exist on the controller" "$NTIER_STATE/5-source.log" || fail "5: a missing source is refused"
 rc=0; ansible-playbook -i "$inv" "$TOP/playbooks/deploy.yml" -e ntier_test_source="$NTIER_STATE/versions/badmig" -e ntier_test_version=r1 \
   > "$NTIER_STATE/5-migration.log" 2>&1 || rc=$?
 [ "$rc" -ne 0 ] && grep -q 'this migration fails, on purpose' "$NTIER_STATE/5-migration.log" || fail "5: a failing migration stops the deploy"
