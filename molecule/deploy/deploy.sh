@@ -67,7 +67,8 @@ echo "=== 0: site.yml deploys v1"
 ansible-playbook -i "$inv" "$TOP/site.yml" > "$NTIER_STATE/0-site.log" 2>&1 || { tail -60 "$NTIER_STATE/0-site.log"; exit 1; }
 v1=$(releases | awk 'NR == 1 { print $2 }')
 on_release "$v1" || { echo "=== nodes not on one release after site.yml"; exit 1; }
-echo "v1 is $v1"
+css1=$(python3 "$TOP/tests/deploy/client.py" "$inv" stylesheet)
+echo "v1 is $v1 (stylesheet $css1)"
 
 echo "=== 1: deploy v2"
 run 1-deploy deploy.yml -e ntier_test_source="$NTIER_STATE/versions/v2"
@@ -79,6 +80,8 @@ v2=$(releases | awk 'NR == 1 { print $2 }')
   || fail "1: the migrations ran exactly once"
 awk '/Apply the migrations/ { m = NR } /Point "current" at the release/ && !c { c = NR } END { exit !(m && c && m < c) }' \
   "$NTIER_STATE/1-deploy.log" || fail "1: the migrations ran before the first switch"
+css2=$(python3 "$TOP/tests/deploy/client.py" "$inv" stylesheet)
+[ "$css2" != "$css1" ] || fail "1: v2 links its new stylesheet ($css2)"
 grep -A2 "Set the node's state on each load balancer, drain" "$NTIER_STATE/1-deploy.log" | grep -q '^changed:' || fail "1: nodes were drained"
 
 echo "=== 2: deploy v2 again"
@@ -92,6 +95,8 @@ echo "=== 3: rollback"
 run 3-rollback rollback.yml
 [ "$rc" -eq 0 ] || { tail -60 "$NTIER_STATE/3-rollback.log"; exit 1; }
 on_release "$v1" || fail "3: every node back on v1"
+# v1's pages link v1's files again (each release keeps its own static manifest)
+[ "$(python3 "$TOP/tests/deploy/client.py" "$inv" stylesheet)" = "$css1" ] || fail "3: v1 links its own stylesheet again"
 
 echo "=== 4: deploy a release whose canary fails"
 run 4-canary deploy.yml -e ntier_test_source="$NTIER_STATE/versions/broken" -e ntier_deploy_health_retries=10
@@ -116,7 +121,7 @@ on_release "$v1" || fail "5: every node still on v1"
 
 echo "=== 6: SECRET_KEY rotation"
 cookies=$NTIER_STATE/6-cookies.txt
-visits() { python3 "$TOP/tests/deploy/visits.py" "$inv" "$cookies"; }
+visits() { python3 "$TOP/tests/deploy/client.py" "$inv" visits "$cookies"; }
 first=$(visits); echo "visits before: $first"
 run 6-rotate rotate-secret-key.yml
 [ "$rc" -eq 0 ] || { tail -60 "$NTIER_STATE/6-rotate.log"; exit 1; }
