@@ -13,7 +13,7 @@
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
-DEFAULT_SCENARIOS="single modwsgi split grow single:trixie"
+DEFAULT_SCENARIOS="single modwsgi split grow deploy single:trixie"
 EXTENDED_SCENARIOS="cluster modwsgi:trixie"
 SCENARIOS=${NTIER_SCENARIOS:-$DEFAULT_SCENARIOS${NTIER_EXTENDED:+ $EXTENDED_SCENARIOS}}
 SUITES=$(for s in $SCENARIOS; do case $s in *:*) echo "${s#*:}";; *) echo bookworm;; esac; done | sort -u | tr '\n' ' ')

@@ -57,6 +57,7 @@ def project_layout(project):
         "tls_certificate": "",
         "tls_certificate_key": "",
         "version": "",
+        "keep_releases": 5,
     }
     # secrets stay out of the derived entry, which tasks loop over and may print
     out.update({k: v for k, v in project.items() if v is not None and k not in ("secret_key", "secret_key_fallbacks", "db_password")})
