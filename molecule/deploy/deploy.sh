@@ -41,6 +41,15 @@ on_release() {
   echo "$got"
   [ "$(grep -c " $1\$" <<<"$got")" -eq 2 ]
 }
+# Every web node is UP (not drained, health checks passing) in every site backend of the LB.
+all_up() {
+  local out
+  out=$(ansible lb -i "$inv" -o 2>/dev/null -m ansible.builtin.shell -a \
+    "echo 'show stat' | socat stdio UNIX-CONNECT:/run/haproxy/admin.sock | awk -F, '\$1 ~ /^site_/ && \$2 ~ /web/ { print \$2, \$18 }'")
+  echo "$out" | grep -o 'ntier-deploy-web[0-9] [A-Z]*' | sort -u
+  [ "$(grep -o 'ntier-deploy-web[0-9] UP' <<<"$out" | sort -u | wc -l)" -eq 2 ] && ! grep -q 'ntier-deploy-web[0-9] [^U]' <<<"$out"
+}
+links() { ansible web -i "$inv" -o 2>/dev/null -m ansible.builtin.command -a "readlink /srv/django/demo/current /srv/django/demo/previous" | sed 's/ | CHANGED | rc=0 | (stdout)//; s/\\n/ /g' | sort; }
 pids() { ansible web -i "$inv" -o 2>/dev/null -m ansible.builtin.command -a "systemctl show -p MainPID --value gunicorn-demo.service" | sort; }
 recap_unchanged() {
   local recap; recap=$(sed 's/\x1b\[[0-9;]*m//g' "$1" | grep -E '^\S+\s+: ok=' || true)
@@ -69,6 +78,7 @@ v1=$(releases | awk 'NR == 1 { print $2 }')
 on_release "$v1" || { echo "=== nodes not on one release after site.yml"; exit 1; }
 css1=$(python3 "$TOP/tests/deploy/client.py" "$inv" stylesheet)
 echo "v1 is $v1 (stylesheet $css1)"
+all_up || { echo "=== web nodes not UP in HAProxy after site.yml"; exit 1; }
 
 echo "=== 1: deploy v2"
 run 1-deploy deploy.yml -e ntier_test_source="$NTIER_STATE/versions/v2"
@@ -82,6 +92,7 @@ awk '/Apply the migrations/ { m = NR } /Point "current" at the release/ && !c { 
   "$NTIER_STATE/1-deploy.log" || fail "1: the migrations ran before the first switch"
 css2=$(python3 "$TOP/tests/deploy/client.py" "$inv" stylesheet)
 [ "$css2" != "$css1" ] || fail "1: v2 links its new stylesheet ($css2)"
+all_up || fail "1: every node back in rotation"
 grep -A2 "Set the node's state on each load balancer, drain" "$NTIER_STATE/1-deploy.log" | grep -q '^changed:' || fail "1: nodes were drained"
 
 echo "=== 2: deploy v2 again"
@@ -90,6 +101,8 @@ ansible-playbook -i "$inv" "$TOP/playbooks/deploy.yml" -e ntier_test_source="$NT
   || { tail -40 "$NTIER_STATE/2-again.log"; exit 1; }
 recap_unchanged "$NTIER_STATE/2-again.log" || { grep -B3 '^changed:' "$NTIER_STATE/2-again.log" | head -40; fail "2: changed=0"; }
 [ "$before" = "$(pids)" ] || fail "2: no process restarted ($before / $(pids))"
+ansible-playbook --check --diff -i "$inv" "$TOP/playbooks/deploy.yml" -e ntier_test_source="$NTIER_STATE/versions/v2" \
+  > "$NTIER_STATE/2-check.log" 2>&1 || { tail -30 "$NTIER_STATE/2-check.log"; fail "2: --check --diff passes"; }
 
 echo "=== 3: rollback"
 run 3-rollback rollback.yml
@@ -97,6 +110,9 @@ run 3-rollback rollback.yml
 on_release "$v1" || fail "3: every node back on v1"
 # v1's pages link v1's files again (each release keeps its own static manifest)
 [ "$(python3 "$TOP/tests/deploy/client.py" "$inv" stylesheet)" = "$css1" ] || fail "3: v1 links its own stylesheet again"
+[ "$(python3 "$TOP/tests/deploy/client.py" "$inv" get "$css1")" = 200 ] || fail "3: v1's stylesheet is served"
+all_up || fail "3: every node back in rotation"
+links3=$(links); echo "$links3"
 
 echo "=== 4: deploy a release whose canary fails"
 run 4-canary deploy.yml -e ntier_test_source="$NTIER_STATE/versions/broken" -e ntier_deploy_health_retries=10
@@ -106,6 +122,9 @@ grep -q 'The switch of ntier-deploy-web1 failed' "$NTIER_STATE/4-canary.log" || 
 sed -n '/^PLAY \[Web tier - switch/,/^PLAY RECAP/p' "$NTIER_STATE/4-canary.log" | grep -q '\[ntier-deploy-web2' \
   && fail "4: web2 was not touched"
 on_release "$v1" || fail "4: every node still on v1"
+all_up || fail "4: every node back in rotation (the canary too)"
+# the canary went back to exactly what it ran: current and previous as before the deploy
+[ "$(links)" = "$links3" ] || fail "4: current and previous as before ($(links))"
 
 echo "=== 5: bad input"
 rc=0; ansible-playbook -i "$inv" "$TOP/playbooks/deploy.yml" -e ntier_test_source=/nonexistent/project > "$NTIER_STATE/5-source.log" 2>&1 || rc=$?
@@ -123,11 +142,24 @@ echo "=== 6: SECRET_KEY rotation"
 cookies=$NTIER_STATE/6-cookies.txt
 visits() { python3 "$TOP/tests/deploy/client.py" "$inv" visits "$cookies"; }
 first=$(visits); echo "visits before: $first"
-run 6-rotate rotate-secret-key.yml
+token=$(python3 "$TOP/tests/deploy/client.py" "$inv" sign)
+[ "$(python3 "$TOP/tests/deploy/client.py" "$inv" check "$token-x")" = 400 ] || fail "6: a forged token is refused"
+# the inventory points at other code meanwhile: a rotation must not ship it
+run 6-rotate rotate-secret-key.yml -e ntier_test_source="$NTIER_STATE/versions/v2"
 [ "$rc" -eq 0 ] || { tail -60 "$NTIER_STATE/6-rotate.log"; exit 1; }
 after=$(visits); echo "visits after: $after"
 [ "$after" -eq $((first + 1)) ] || fail "6: the session survived the rotation ($first then $after)"
+# a token signed with the old key still checks (SECRET_KEY_FALLBACKS), a new one too
+[ "$(python3 "$TOP/tests/deploy/client.py" "$inv" check "$token")" = 200 ] || fail "6: a token signed before the rotation still checks"
+token2=$(python3 "$TOP/tests/deploy/client.py" "$inv" sign)
+[ "$token2" != "$token" ] && [ "$(python3 "$TOP/tests/deploy/client.py" "$inv" check "$token2")" = 200 ] || fail "6: a new token checks"
+# the nodes sign with the new key: every node's secrets file holds the controller's new key
 key=$(cat "$NTIER_STATE/secrets/demo/secret_key")
+ansible web -i "$inv" -o 2>/dev/null -m ansible.builtin.command -a "cat /srv/django/demo/config/secrets.json" --become > "$NTIER_STATE/6-secrets.out" || true
+[ "$(grep -cF -- "\"secret_key\": \"$key\"" "$NTIER_STATE/6-secrets.out")" -eq 2 ] || fail "6: every node signs with the new key"
+rm -f "$NTIER_STATE/6-secrets.out"
+on_release "$v1" || fail "6: a rotation ships no code (every node still on v1)"
+all_up || fail "6: every node back in rotation"
 [ "${#key}" -ge 50 ] && ! grep -rqF -- "$key" "$NTIER_STATE"/*.log || fail "6: a new key, and not in any log"
 grep -qF -- "$key" "$NTIER_STATE/secrets/demo/secret_key_fallbacks" && fail "6: the new key is not a fallback"
 [ -s "$NTIER_STATE/secrets/demo/secret_key_fallbacks" ] || fail "6: the old key is kept as a fallback"

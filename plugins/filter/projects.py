@@ -182,9 +182,17 @@ def apache_sites(projects, serve_files=True):
     return sites
 
 
+def rollback_choices(name, statuses):
+    """The releases the web nodes would roll project ``name`` back to: the sorted distinct
+    "previous" of every node's status ({project: {current, previous, pending}}); "" stands
+    for a node with none. One element: the nodes agree."""
+    return sorted({(status or {}).get(name, {}).get("previous", "") for status in statuses})
+
+
 class FilterModule:
     def filters(self):
         return {
+            "rollback_choices": rollback_choices,
             "project_layout": project_layout,
             "database_projects": database_projects,
             "nginx_sites": nginx_sites,

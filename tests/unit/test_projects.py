@@ -59,3 +59,15 @@ def test_mount_unit_names_match_systemd_escape():
     assert sd.mount_unit("/srv/django/demo/media") == "srv-django-demo-media.mount"
     assert sd.mount_unit("/srv/my-site/x.y/.hidden") == "srv-my\\x2dsite-x.y-.hidden.mount"
     assert sd.mount_unit("/.a/b c") == "\\x2ea-b\\x20c.mount"
+
+
+def test_rollback_choices_agree_or_list_what_differs():
+    rollback_choices = mod.rollback_choices
+    agree = [{"demo": {"current": "b", "previous": "a"}}, {"demo": {"current": "b", "previous": "a"}}]
+    assert rollback_choices("demo", agree) == ["a"]
+    # a deploy that stopped half-way: the switched node's previous differs from the others'
+    half = [{"demo": {"current": "b", "previous": "a"}}, {"demo": {"current": "a", "previous": "z"}}]
+    assert rollback_choices("demo", half) == ["a", "z"]
+    # a node that never had a previous release
+    assert rollback_choices("demo", [{"demo": {"current": "a", "previous": ""}}]) == [""]
+    assert rollback_choices("demo", [{}]) == [""]

@@ -9,4 +9,5 @@ urlpatterns = [
     path("upload/", views.upload, name="upload"),
     path("request/", views.request_info, name="request_info"),
     path("visits/", views.visits, name="visits"),
+    path("signed/", views.signed, name="signed"),
 ]

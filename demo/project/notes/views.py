@@ -2,6 +2,7 @@ import socket
 
 from django import forms
 from django.conf import settings
+from django.core import signing
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -75,3 +76,15 @@ def visits(request):
     reads the same session), or starts again at 1."""
     request.session["visits"] = request.session.get("visits", 0) + 1
     return JsonResponse({"visits": request.session["visits"], "node": socket.gethostname()})
+
+
+def signed(request):
+    """Without ?token=: a token signed with SECRET_KEY. With it: 200 when the signature
+    checks (SECRET_KEY or a fallback), 400 when not. Shows a key rotation keeps tokens."""
+    token = request.GET.get("token")
+    if token is None:
+        return JsonResponse({"token": signing.dumps({"node": socket.gethostname()}, salt="demo.signed")})
+    try:
+        return JsonResponse({"value": signing.loads(token, salt="demo.signed")})
+    except signing.BadSignature:
+        return JsonResponse({"error": "bad signature"}, status=400)
