@@ -48,8 +48,9 @@ ansible_ssh_private_key_file: /root/.ssh/ntier_test_ed25519
 ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
 ntier_secrets_dir: $STATE/secrets
 ntier_test_source: $TOP/demo/project
+ntier_test_version: ""
 ntier_projects:
-  - {name: demo, source: "{{ ntier_test_source }}", settings_module: demosite.settings.production, wsgi_module: demosite.wsgi, server_names: [demo.example.test]}
+  - {name: demo, source: "{{ ntier_test_source }}", version: "{{ ntier_test_version }}", settings_module: demosite.settings.production, wsgi_module: demosite.wsgi, server_names: [demo.example.test]}
 VARS
 cat > "$STATE/hosts.yml" <<INV
 all:
