@@ -107,8 +107,9 @@ def elapsed(upto):
     h, m, s = stamps[-1] if stamps else ("0", "0", "0")
     return int(h) * 3600 + int(m) * 60 + float(s)
 total = elapsed(None)
-build = elapsed(log.find("PLAY [Web tier - build"))
 switch = elapsed(log.find("PLAY [Web tier - switch"))
+# a rollback builds nothing: its build phase is 0
+build = elapsed(log.find("PLAY [Web tier - build")) if "PLAY [Web tier - build" in log else switch
 switch_per_node = (total - switch) / 2
 print(f"{name},{playbook},{requests},{failed},{p99:.1f},{total:.1f},{switch - build:.1f},{switch_per_node:.1f}")
 PY
