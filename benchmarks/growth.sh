@@ -16,32 +16,14 @@ SUITE=${NTIER_SUITE:-bookworm}
 cd "$TOP"
 mkdir -p "$OUT"
 
-down() {
-  for h in $HOSTS; do podman rm -f -t 10 "$h" >/dev/null 2>&1 || true; done
-  podman network rm "$NET" >/dev/null 2>&1 || true
-  rm -rf "$STATE"
-  tools/cleanup-netavark.sh || true
-}
+. "$TOP/benchmarks/hosts.sh"
 [ "${1:-}" = down ] && { down; exit 0; }
 NTIER_SUITES=$SUITE tools/setup-controller.sh >/dev/null
 # shellcheck disable=SC1091
 . .venv/bin/activate
 [ -n "${KEEP:-}" ] || trap down EXIT
-down
-podman network create "$NET" >/dev/null
-for h in $HOSTS; do
-  podman run -d --name "$h" --hostname "$h" --network "$NET" --systemd=always --cap-add SYS_ADMIN \
-    --cap-add NET_ADMIN --device /dev/fuse "localhost/ntier-debian:$SUITE" >/dev/null
-done
-sleep 5
-mkdir -p "$STATE/host_vars" "$STATE/group_vars"
-for h in $HOSTS; do printf 'ansible_host: %s\n' "$(tools/podman-ip.sh "$h")" > "$STATE/host_vars/$h.yml"; done
-cat > "$STATE/group_vars/all.yml" <<VARS
-ansible_user: ansible
-ansible_become: true
-ansible_ssh_private_key_file: /root/.ssh/ntier_test_ed25519
-ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
-ntier_secrets_dir: $STATE/secrets
+up
+cat >> "$STATE/group_vars/all.yml" <<VARS
 ntier_projects:
   - {name: demo, source: $TOP/demo/project, settings_module: demosite.settings.production, wsgi_module: demosite.wsgi, server_names: [demo.example.test]}
 VARS
