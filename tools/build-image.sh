@@ -13,8 +13,15 @@ SUITE=${1:-bookworm}
 case $SUITE in bookworm|trixie) ;; *) echo "unsupported suite: $SUITE (bookworm|trixie)" >&2; exit 2;; esac
 IMAGE=localhost/ntier-debian:$SUITE
 DEST=/var/lib/ntier-django/rootfs-$SUITE
-# an image without the key that opens it (a new home directory) is rebuilt
-if [ -z "${FORCE:-}" ] && podman image exists "$IMAGE" && [ -f /root/.ssh/ntier_test_ed25519 ]; then
+KEY=/root/.ssh/ntier_test_ed25519
+install -d -m700 /root/.ssh
+[ -f "$KEY" ] || ssh-keygen -q -t ed25519 -N '' -C ntier-test -f "$KEY"
+# The image records the fingerprint of the key it accepts; an image made for another key
+# (a new home directory, a key made again) is rebuilt, not reused: the hosts would refuse
+# Ansible with "Permission denied (publickey)".
+KEYID=$(ssh-keygen -l -f "$KEY.pub" | awk '{print $2}')
+if [ -z "${FORCE:-}" ] && podman image exists "$IMAGE" &&
+   [ "$(podman image inspect "$IMAGE" --format '{{index .Labels "ntier.test-key"}}')" = "$KEYID" ]; then
   echo "image $IMAGE present"; exit 0
 fi
 # The Debian mirror this machine's apt already uses: never hard-code a registry host.
@@ -53,9 +60,6 @@ if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
   chroot "$DEST" update-ca-certificates >/dev/null 2>&1
 fi
 
-KEY=/root/.ssh/ntier_test_ed25519
-install -d -m700 /root/.ssh
-[ -f "$KEY" ] || ssh-keygen -q -t ed25519 -N '' -C ntier-test -f "$KEY"
 install -d -m700 "$DEST/root/.ssh"
 install -m600 "$KEY.pub" "$DEST/root/.ssh/authorized_keys"
 printf 'PermitRootLogin prohibit-password\nUseDNS no\nHostKey /etc/ssh/ssh_host_ed25519_key\n' \
@@ -94,8 +98,11 @@ rm -rf "$DEST"/var/lib/apt/lists/*
 # ansible's apt(cache_valid_time) reads the mtime of lists/: make the empty lists look stale
 touch -d @0 "$DEST/var/lib/apt/lists"
 
+old=$(podman image inspect "$IMAGE" --format '{{.Id}}' 2>/dev/null || true)
 tar -C "$DEST" --numeric-owner -c . | podman import \
   --change 'CMD ["/sbin/init"]' --change 'STOPSIGNAL SIGRTMIN+3' \
-  --change 'ENV container=podman' - "$IMAGE" >/dev/null
+  --change 'ENV container=podman' --change "LABEL ntier.test-key=$KEYID" - "$IMAGE" >/dev/null
 rm -rf "$DEST"
+# the image this one replaces, unless a container still uses it
+[ -z "$old" ] || podman image rm "$old" >/dev/null 2>&1 || true
 echo "image $IMAGE built"
