@@ -5,6 +5,7 @@
 #
 #   benchmarks/run.sh            # converge times + served stack, then remove the host
 #   KEEP=1 benchmarks/run.sh     # leave the host running afterwards
+#   benchmarks/run.sh down       # remove a kept host
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$TOP/benchmarks/results
@@ -12,6 +13,7 @@ export NTIER_HOST=ntier-bench
 STATE=$TOP/.cache/$NTIER_HOST
 cd "$TOP"
 mkdir -p "$OUT"
+[ "${1:-}" = down ] && { tools/demo.sh down; exit 0; }
 command -v wrk >/dev/null || { apt-get update -q && apt-get install -y -q wrk; }
 [ -n "${KEEP:-}" ] || trap 'tools/demo.sh down >/dev/null' EXIT
 
@@ -44,11 +46,11 @@ changed=$(ansible-playbook site.yml -i "$STATE/inventory" | awk '/changed=/{for(
   echo "| warm re-converge / ping round | $(awk -v a="$mw" -v b="$mp" 'BEGIN {printf "%.1fx", a / b}') |"
   echo "| changed tasks in a further re-converge | $changed |"
   echo
-  echo "Growth with the host count (1, 3, 5 hosts) needs the multi-host topologies (grow issue)."
+  echo "Growth with the host count (1, 3, 5 hosts): benchmarks/growth.sh."
 } > "$OUT/converge.md"
 printf 'measure,seconds\ncold,%s\nwarm_median,%s\nping_median,%s\n' "$cold" "$mw" "$mp" > "$OUT/converge.csv"
 cat "$OUT/converge.md"
 
-python benchmarks/served.py --container "$NTIER_HOST" --address "$IP" \
+python benchmarks/served.py --topology single --front "$IP" --container "$NTIER_HOST" \
   --server-name demo.example.test --project demo --out "$OUT"
 echo "results in $OUT"

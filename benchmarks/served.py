@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
-"""Served-stack benchmark: what each request costs the server, through the deployed stack
-and against bare baselines on the same host, measured side by side in one run.
+"""Served-stack benchmark: what each request costs the servers, through the deployed stack
+and against bare baselines on the same hosts, measured side by side in one run.
 
 For each case it runs wrk (bounded: one run of --duration seconds per case, to the test
-host only) and reads the CPU time the whole test host (a podman container: every server
-process in it) used meanwhile, from its cgroup. CPU per request is the figure to compare:
-requests per second move with other load on the machine, CPU per request does not.
+hosts only) and reads the CPU time every test host (a podman container: every server
+process in it) used meanwhile, from their cgroups. CPU per request is the figure to
+compare: requests per second move with other load on the machine, CPU per request does not.
 
-Usage: benchmarks/served.py --container ntier-bench --address 10.77.x.y \
+The stack is reached at --front (nginx on the single topology, HAProxy on the balanced
+one). The baselines run beside it: a bare gunicorn with the same project, settings and
+workers on --app-container, and a minimal nginx on the same files on --files-container.
+
+Usage: benchmarks/served.py --topology single --front 10.77.x.y --container ntier-bench \
            --server-name demo.example.test --project demo --out benchmarks/results
 """
 import argparse
@@ -44,6 +48,10 @@ class Host:
             return int(re.search(r"usage_usec (\d+)", text).group(1)) * 1000
         return int(text)
 
+    def address(self):
+        return sh("podman", "inspect", self.container, "--format",
+                  "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}").split()[0]
+
     def run(self, command):
         return sh("podman", "exec", self.container, "bash", "-c", command)
 
@@ -71,11 +79,11 @@ def wrk(url, duration, connections, headers=()):
     }
 
 
-def measure(host, name, url, args, headers=()):
+def measure(hosts, name, url, args, headers=()):
     wrk(url, 2, args.connections, headers)  # warm up: caches, connections, workers
-    before = host.cpu_ns()
+    before = sum(h.cpu_ns() for h in hosts)
     result = wrk(url, args.duration, args.connections, headers)
-    used = host.cpu_ns() - before
+    used = sum(h.cpu_ns() for h in hosts) - before
     result.update(case=name, url=url, cpu_ms_per_request=used / 1e6 / max(result["requests"], 1))
     print(f"{name:34s} {result['rps']:9.0f} req/s  p50 {result['p50_ms']:7.2f} ms  p99 {result['p99_ms']:7.2f} ms"
           f"  cpu {result['cpu_ms_per_request']:.4f} ms/req  errors {result['errors']}", flush=True)
@@ -102,55 +110,66 @@ http {
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--container", required=True)
-    ap.add_argument("--address", required=True)
+    ap.add_argument("--topology", default="single", help="names the results: served-<topology>.*")
+    ap.add_argument("--front", required=True, help="address the stack answers HTTPS on")
+    ap.add_argument("--container", action="append", required=True,
+                    help="a test host whose CPU counts (repeat for every host of the topology)")
+    ap.add_argument("--app-container", help="where the bare gunicorn runs (default: the first --container)")
+    ap.add_argument("--files-container", help="where the bare nginx runs (default: --app-container)")
+    ap.add_argument("--files-root", help="directory with static/ and media/ on --files-container "
+                                         "(default: /srv/django/<project>)")
     ap.add_argument("--server-name", required=True)
     ap.add_argument("--project", default="demo")
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--out", default="benchmarks/results")
     args = ap.parse_args()
-    host = Host(args.container)
+    hosts = [Host(c) for c in args.container]
+    by_name = {h.container: h for h in hosts}
+    app = by_name.get(args.app_container or args.container[0]) or Host(args.app_container)
+    files = by_name.get(args.files_container or app.container) or Host(args.files_container)
     root = f"/srv/django/{args.project}"
-    a, name = args.address, args.server_name
+    files_root = args.files_root or root
+    a, name = args.front, args.server_name
     site = [f"Host: {name}"]
 
     # what the pages link to: a hashed static file, and an upload to serve
-    home = host.run(f"curl -sk --resolve {name}:443:127.0.0.1 https://{name}/")
+    home = sh("curl", "-sk", "--resolve", f"{name}:443:{a}", f"https://{name}/")
     static = re.search(r'href="(/static/[^"]+\.css)"', home).group(1)
-    host.run(f"mkdir -p {root}/media/bench && head -c 10240 /dev/urandom > {root}/media/bench/file.bin"
-             f" && chown -R {args.project}: {root}/media/bench")
+    files.run(f"mkdir -p {files_root}/media/bench && head -c 10240 /dev/urandom > {files_root}/media/bench/file.bin"
+              f" && chown -R --reference={files_root}/media {files_root}/media/bench")
     media = "/media/bench/file.bin"
 
-    workers = host.run(f"systemctl show -p ExecStart --value gunicorn-{args.project}.service")
+    workers = app.run(f"systemctl show -p ExecStart --value gunicorn-{args.project}.service")
     workers = re.search(r"--workers (\d+)", workers).group(1)
-    # bare baselines on the same host: gunicorn with the same project, settings and workers,
-    # no proxy in front; nginx with a minimal configuration on the same files, no TLS
-    host.run(f"set -a; . {root}/config/env; cd {root}/current && runuser -u {args.project} -- "
-             f"{root}/current/venv/bin/gunicorn --workers {workers} --bind 0.0.0.0:8001 --daemon "
-             f"--pid /tmp/bench-gunicorn.pid $(systemctl show -p ExecStart --value gunicorn-{args.project}.service"
-             f" | grep -o '[^ ]*:application')")
+    # bare baselines: gunicorn with the same project, settings and workers, no proxy in
+    # front; nginx with a minimal configuration on the same files, no TLS
+    app.run(f"set -a; . {root}/config/env; cd {root}/current && runuser -u {args.project} -- "
+            f"{root}/current/venv/bin/gunicorn --workers {workers} --bind 0.0.0.0:8001 --daemon "
+            f"--pid /tmp/bench-gunicorn.pid $(systemctl show -p ExecStart --value gunicorn-{args.project}.service"
+            f" | grep -o '[^ ]*:application')")
     Path("/tmp/bench-nginx.conf").write_text(
-        BARE_NGINX.replace("STATIC", f"{root}/static").replace("MEDIA", f"{root}/media"))
-    sh("podman", "cp", "/tmp/bench-nginx.conf", f"{args.container}:/tmp/bench-nginx.conf")
-    host.run("nginx -c /tmp/bench-nginx.conf")
+        BARE_NGINX.replace("STATIC", f"{files_root}/static").replace("MEDIA", f"{files_root}/media"))
+    sh("podman", "cp", "/tmp/bench-nginx.conf", f"{files.container}:/tmp/bench-nginx.conf")
+    files.run("nginx -c /tmp/bench-nginx.conf")
     time.sleep(2)
     bare = [f"Host: {name}", "X-Forwarded-Proto: https"]
+    g, n = f"http://{app.address()}:8001", f"http://{files.address()}:8080"
     try:
         results = [
-            measure(host, "stack: health", f"https://{a}/-/health/", args, site),
-            measure(host, "bare gunicorn: health", f"http://{a}:8001/-/health/", args),
-            measure(host, "stack: database page", f"https://{a}/notes/", args, site),
-            measure(host, "bare gunicorn: database page", f"http://{a}:8001/notes/", args, bare),
-            measure(host, "stack: cached page", f"https://{a}/cached/", args, site),
-            measure(host, "stack: static file", f"https://{a}{static}", args, site),
-            measure(host, "bare nginx: static file", f"http://{a}:8080{static}", args),
-            measure(host, "stack: media file", f"https://{a}{media}", args, site),
-            measure(host, "bare nginx: media file", f"http://{a}:8080{media}", args),
+            measure(hosts, "stack: health", f"https://{a}/-/health/", args, site),
+            measure(hosts, "bare gunicorn: health", f"{g}/-/health/", args),
+            measure(hosts, "stack: database page", f"https://{a}/notes/", args, site),
+            measure(hosts, "bare gunicorn: database page", f"{g}/notes/", args, bare),
+            measure(hosts, "stack: cached page", f"https://{a}/cached/", args, site),
+            measure(hosts, "stack: static file", f"https://{a}{static}", args, site),
+            measure(hosts, "bare nginx: static file", f"{n}{static}", args),
+            measure(hosts, "stack: media file", f"https://{a}{media}", args, site),
+            measure(hosts, "bare nginx: media file", f"{n}{media}", args),
         ]
     finally:
-        host.run("kill $(cat /tmp/bench-gunicorn.pid) 2>/dev/null; nginx -c /tmp/bench-nginx.conf -s quit 2>/dev/null;"
-                 f" rm -rf {root}/media/bench; true")
+        app.run("kill $(cat /tmp/bench-gunicorn.pid) 2>/dev/null; true")
+        files.run(f"nginx -c /tmp/bench-nginx.conf -s quit 2>/dev/null; rm -rf {files_root}/media/bench; true")
     by = {r["case"]: r for r in results}
     ratios = [
         ("health endpoint: stack / bare gunicorn", "stack: health", "bare gunicorn: health", 1.15),
@@ -161,13 +180,18 @@ def main():
     ]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "served.csv", "w", newline="") as f:
+    stem = f"served-{args.topology}"
+    with open(out / f"{stem}.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=["case", "url", "requests", "rps", "p50_ms", "p99_ms", "errors", "cpu_ms_per_request"])
         w.writeheader()
         w.writerows(results)
-    lines = ["# Served stack: server CPU per request", "",
-             f"wrk -t2 -c{args.connections} -d{args.duration}s per case, after a 2 s warm-up; CPU of the whole test host "
-             "(all its processes) from its cgroup. Stack = HTTPS through nginx to gunicorn (or nginx alone for files).", "",
+    path = {"single": "HTTPS at nginx, which proxies to gunicorn and serves the files",
+            "balanced": "HTTPS at HAProxy, to nginx and gunicorn on the web nodes; files from the media host's nginx"}
+    lines = [f"# Served stack ({args.topology} topology): server CPU per request", "",
+             f"wrk -t2 -c{args.connections} -d{args.duration}s per case, after a 2 s warm-up. Server CPU: every process "
+             f"of the {len(hosts)} test host(s) ({', '.join(args.container)}), from their cgroups. "
+             f"Stack: {path.get(args.topology, args.topology)}. Baselines: bare gunicorn on {app.container}, "
+             f"bare nginx on {files.container} (plain HTTP).", "",
              "| case | req/s | p50 ms | p99 ms | errors | server CPU ms/request |", "|---|---|---|---|---|---|"]
     lines += [f"| {r['case']} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | {r['cpu_ms_per_request']:.4f} |" for r in results]
     lines += ["", "| ratio (CPU per request) | measured | target | |", "|---|---|---|---|"]
@@ -177,13 +201,14 @@ def main():
         verdict = "" if target is None else ("within" if ratio <= target else "**short of target**")
         lines.append(f"| {label} | {ratio:.2f}x | {'' if target is None else f'{target}x'} | {verdict} |")
         summary.append({"ratio": label, "value": round(ratio, 3), "target": target})
-    (out / "served.md").write_text("\n".join(lines) + "\n")
-    (out / "served.json").write_text(json.dumps({"results": results, "ratios": summary}, indent=2))
-    plot(results, out / "served.png")
+    (out / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    (out / f"{stem}.json").write_text(json.dumps(
+        {"topology": args.topology, "hosts": args.container, "results": results, "ratios": summary}, indent=2))
+    plot(results, args.topology, out / f"{stem}.png")
     print("\n".join(lines))
 
 
-def plot(results, path):
+def plot(results, topology, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -194,7 +219,7 @@ def plot(results, path):
     ax.barh(names[::-1], values[::-1], color=colors[::-1])
     ax.set_xlabel("server CPU per request (ms, log scale)")
     ax.set_xscale("log")
-    ax.set_title("ntier.django single topology: stack (blue) vs bare baselines (grey)")
+    ax.set_title(f"ntier.django {topology} topology: stack (blue) vs bare baselines (grey)")
     for i, v in enumerate(values[::-1]):
         ax.text(v, i, f" {v:.3f}", va="center", fontsize=8)
     fig.tight_layout()
