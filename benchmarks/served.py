@@ -81,12 +81,15 @@ def wrk(url, duration, connections, headers=()):
 
 def measure(hosts, name, url, args, headers=()):
     wrk(url, 2, args.connections, headers)  # warm up: caches, connections, workers
-    before = sum(h.cpu_ns() for h in hosts)
+    before = [h.cpu_ns() for h in hosts]
     result = wrk(url, args.duration, args.connections, headers)
-    used = sum(h.cpu_ns() for h in hosts) - before
-    result.update(case=name, url=url, cpu_ms_per_request=used / 1e6 / max(result["requests"], 1))
-    print(f"{name:34s} {result['rps']:9.0f} req/s  p50 {result['p50_ms']:7.2f} ms  p99 {result['p99_ms']:7.2f} ms"
-          f"  cpu {result['cpu_ms_per_request']:.4f} ms/req  errors {result['errors']}", flush=True)
+    used = [h.cpu_ns() - b for h, b in zip(hosts, before)]
+    n = max(result["requests"], 1)
+    result.update(case=name, url=url, cpu_ms_per_request=sum(used) / 1e6 / n,
+                  cpu_ms_per_request_by_host={h.container: round(u / 1e6 / n, 4) for h, u in zip(hosts, used)})
+    by_host = "  ".join(f"{h}={v:.3f}" for h, v in result["cpu_ms_per_request_by_host"].items()) if len(hosts) > 1 else ""
+    print(f"{name:30s} {result['rps']:8.0f} req/s  p50 {result['p50_ms']:6.2f} ms  p99 {result['p99_ms']:7.2f} ms"
+          f"  cpu {result['cpu_ms_per_request']:.4f} ms/req  errors {result['errors']}  {by_host}", flush=True)
     return result
 
 
@@ -182,7 +185,8 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     stem = f"served-{args.topology}"
     with open(out / f"{stem}.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["case", "url", "requests", "rps", "p50_ms", "p99_ms", "errors", "cpu_ms_per_request"])
+        w = csv.DictWriter(f, fieldnames=["case", "url", "requests", "rps", "p50_ms", "p99_ms", "errors", "cpu_ms_per_request"],
+                           extrasaction="ignore")
         w.writeheader()
         w.writerows(results)
     path = {"single": "HTTPS at nginx, which proxies to gunicorn and serves the files",
@@ -194,6 +198,11 @@ def main():
              f"bare nginx on {files.container} (plain HTTP).", "",
              "| case | req/s | p50 ms | p99 ms | errors | server CPU ms/request |", "|---|---|---|---|---|---|"]
     lines += [f"| {r['case']} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | {r['cpu_ms_per_request']:.4f} |" for r in results]
+    if len(hosts) > 1:
+        lines += ["", "Where the CPU goes (ms per request, by host):", "",
+                  "| case | " + " | ".join(args.container) + " |", "|---" * (len(hosts) + 1) + "|"]
+        lines += [f"| {r['case']} | " + " | ".join(f"{r['cpu_ms_per_request_by_host'][c]:.4f}" for c in args.container) + " |"
+                  for r in results]
     lines += ["", "| ratio (CPU per request) | measured | target | |", "|---|---|---|---|"]
     summary = []
     for label, num, den, target in ratios:
