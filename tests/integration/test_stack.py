@@ -49,6 +49,23 @@ def test_site_serves_its_current_release(http, web, project):
     assert r.header("x-release") == release
 
 
+def test_certificate_lists_every_server_name(hosts, groups, web, project):
+    # a self-signed certificate names each server name: DNS names, and addresses as IP entries
+    names = os.environ.get("NTIER_CERT_NAMES", "").split()
+    if not names:
+        pytest.skip("the scenario lists no certificate names to check")
+    terminator = hosts[groups["lb"][0]] if groups.get("lb") else web
+    sans = terminator.check_output(
+        "python3 -c 'import sys; from cryptography import x509;"
+        " c = x509.load_pem_x509_certificate(open(sys.argv[1], \"rb\").read());"
+        " print(c.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)'"
+        f" /etc/ssl/ntier/{project}.crt"
+    )
+    for name in names:
+        kind = "IPAddress(value=" if re.fullmatch(r"[\d.]+|[0-9a-fA-F:]*:[0-9a-fA-F:]*", name) else "DNSName(value='"
+        assert kind + name in sans, sans
+
+
 def test_unknown_host_is_refused(http, groups):
     r = http.request("/", headers={"Host": "unknown.example.test"})
     # Django's ALLOWED_HOSTS (400), or the load balancer, which knows no such site (421); Apache
