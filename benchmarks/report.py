@@ -81,6 +81,15 @@ def markdown(results, data):
     return "\n".join(lines) + "\n"
 
 
+def short(ratio):
+    """'static file: stack / bare nginx' -> 'static file\n(bare nginx)'."""
+    case, _, against = ratio.partition(": ")
+    if not against:  # "cached page / health endpoint (stack)"
+        case, _, against = ratio.partition(" / ")
+        against = against.replace(" (stack)", "")
+    return f"{case}\n(vs {against.replace('stack / ', '')})"
+
+
 def plot(data, path):
     import matplotlib
     matplotlib.use("Agg")
@@ -89,7 +98,7 @@ def plot(data, path):
     a, b, c = axes
     served = [(t, data[f"served-{t}.json"]) for t in ("single", "balanced") if f"served-{t}.json" in data]
     if served:
-        labels = [r["ratio"].replace(": ", "\n", 1) for r in served[0][1]["ratios"]]
+        labels = [short(r["ratio"]) for r in served[0][1]["ratios"]]
         width = 0.8 / len(served)
         for i, (topology, s) in enumerate(served):
             xs = [x + i * width for x in range(len(labels))]
@@ -98,7 +107,7 @@ def plot(data, path):
             if r["target"] is not None:
                 a.hlines(r["target"], x - 0.1, x + 0.9, colors="red", linestyles="dashed")
         a.set_xticks([x + 0.4 - width / 2 for x in range(len(labels))])
-        a.set_xticklabels(labels, fontsize=7)
+        a.set_xticklabels(labels, fontsize=7, rotation=20)
         a.set_ylabel("CPU per request, ratio (red: target)")
         a.set_title("served stack")
         a.legend()
