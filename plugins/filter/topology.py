@@ -211,6 +211,15 @@ def topology_errors(groups, web_server="gunicorn", projects=None, secret_keys=No
             errors.append(f"{label}.source is not set: give the path of the project's code on the controller.")
         elif not os.path.exists(source):
             errors.append(f"{label}.source '{source}' does not exist on the controller: fix the path (a directory or a .tar.gz).")
+        certificate = [project.get(k) or "" for k in ("tls_certificate", "tls_certificate_key")]
+        if any(certificate) and not all(certificate):
+            errors.append(f"{label}: tls_certificate and tls_certificate_key go together: set both, or neither for a self-signed certificate.")
+        for key, path in zip(("tls_certificate", "tls_certificate_key"), certificate):
+            if path and not (os.path.isabs(path) and os.path.isfile(path)):
+                errors.append(
+                    f"{label}.{key} '{path}' is not a file on the controller: give its absolute path "
+                    "(e.g. \"{{ inventory_dir }}/files/...\")."
+                )
         for key in ("settings_module", "wsgi_module"):
             value = project.get(key, "")
             if not SETTINGS_MODULE.match(str(value)):

@@ -74,6 +74,18 @@ def test_missing_source():
     assert len(errors) == 1 and "does not exist on the controller" in errors[0]
 
 
+def test_own_certificate_needs_its_key_and_absolute_paths(tmp_path):
+    cert, key = tmp_path / "site.crt", tmp_path / "site.key"
+    cert.write_text("c")
+    key.write_text("k")
+    assert mod.topology_errors(ONE, "gunicorn", [project(tls_certificate=str(cert), tls_certificate_key=str(key))]) == []
+    errors = mod.topology_errors(ONE, "gunicorn", [project(tls_certificate=str(cert))])
+    assert len(errors) == 1 and "tls_certificate and tls_certificate_key go together" in errors[0]
+    errors = mod.topology_errors(ONE, "gunicorn", [project(tls_certificate="files/site.crt", tls_certificate_key=str(key))])
+    assert len(errors) == 1 and "'files/site.crt' is not a file on the controller" in errors[0]
+    assert "{{ inventory_dir }}/files/" in errors[0]
+
+
 def test_duplicate_and_bad_names():
     errors = mod.topology_errors(ONE, "gunicorn", [project(), project(), project(name="Bad-Name")])
     assert any("used twice" in e for e in errors)
