@@ -10,6 +10,8 @@
 #   5 bad input: a missing source, a failing migration, a release name reused for other
 #     code: each stops before any switch, says why, every node still on v1
 #   6 SECRET_KEY rotation                          zero failed requests, the session survives
+#   7 a certificate of the user's own, then its    zero failed requests, HAProxy serves
+#     renewal (a new key too), with site.yml       each; the key is root's alone, in no log
 # Standalone: NTIER_STATE=/tmp/x bash molecule/deploy/deploy.sh
 set -euo pipefail
 DIR=$(cd "$(dirname "$0")" && pwd)
@@ -163,6 +165,27 @@ all_up || fail "6: every node back in rotation"
 [ "${#key}" -ge 50 ] && ! grep -rqF -- "$key" "$NTIER_STATE"/*.log || fail "6: a new key, and not in any log"
 grep -qF -- "$key" "$NTIER_STATE/secrets/demo/secret_key_fallbacks" && fail "6: the new key is not a fallback"
 [ -s "$NTIER_STATE/secrets/demo/secret_key_fallbacks" ] || fail "6: the old key is kept as a fallback"
+
+echo "=== 7: a certificate of the user's own, then its renewal"
+lb=$(sed -n 's/^ansible_host: //p' "$NTIER_STATE/inventory/host_vars/ntier-deploy-lb1.yml")
+served() { openssl s_client -connect "$lb:443" -servername demo.example.test </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256; }
+selfsigned=$(served)
+for n in 1 2; do
+  crt=$NTIER_STATE/own$n.crt key=$NTIER_STATE/own$n.key
+  # as a user's CA would issue it: a key of its own, the site's name
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 -subj "/CN=demo.example.test" \
+    -addext "subjectAltName=DNS:demo.example.test" -keyout "$key" -out "$crt" 2>/dev/null
+  run "7-certificate$n" site.yml -e ntier_test_certificate="$crt" -e ntier_test_certificate_key="$key"
+  [ "$rc" -eq 0 ] || { tail -60 "$NTIER_STATE/7-certificate$n.log"; exit 1; }
+  got=$(served); echo "served: $got"
+  [ -n "$got" ] && [ "$got" = "$(openssl x509 -in "$crt" -noout -fingerprint -sha256)" ] \
+    && [ "$got" != "$selfsigned" ] || fail "7: HAProxy serves certificate $n"
+  ! grep -rqF -- "$(sed -n 2p "$key")" "$NTIER_STATE"/*.log || fail "7: the key is in no log"
+done
+[ "$(ansible lb -i "$inv" -o 2>/dev/null -m ansible.builtin.command -a "stat -c '%U %a' /etc/ssl/ntier/demo.key" \
+  | sed 's/.*(stdout) //')" = "root 600" ] || fail "7: the key on the load balancer is root's alone (0600)"
+on_release "$v1" || fail "7: every node still on v1"
+all_up || fail "7: every node back in rotation"
 
 echo "=== summary"
 printf '%s\n' "${summary[@]}"
