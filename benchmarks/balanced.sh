@@ -19,13 +19,7 @@ cd "$TOP"
 mkdir -p "$OUT"
 
 . "$TOP/benchmarks/hosts.sh"
-[ "${1:-}" = down ] && { down; exit 0; }
-command -v wrk >/dev/null || { apt-get update -q && apt-get install -y -q wrk; }
-NTIER_SUITES=$SUITE tools/setup-controller.sh >/dev/null
-# shellcheck disable=SC1091
-. .venv/bin/activate
-[ -n "${KEEP:-}" ] || trap down EXIT
-up
+start --wrk "$@"
 cat >> "$STATE/group_vars/all.yml" <<VARS
 ntier_projects:
   - {name: demo, source: "$TOP/demo/project", settings_module: demosite.settings.production, wsgi_module: demosite.wsgi, server_names: [demo.example.test]}
@@ -42,8 +36,6 @@ all:
     cache: {hosts: {$P-web1: }}
     media: {hosts: {$P-media1: }}
 INV
-export ANSIBLE_PIPELINING=1 ANSIBLE_FORKS=10 ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=120s" \
-  ANSIBLE_NOCOLOR=1
 echo "== site.yml (balanced topology, 5 hosts)"
 ansible-playbook -i "$STATE/hosts.yml" site.yml > "$STATE/site.log" 2>&1 || { tail -40 "$STATE/site.log"; exit 1; }
 args=()

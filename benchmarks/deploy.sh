@@ -20,13 +20,7 @@ cd "$TOP"
 mkdir -p "$OUT"
 
 . "$TOP/benchmarks/hosts.sh"
-[ "${1:-}" = down ] && { down; exit 0; }
-command -v wrk >/dev/null || { apt-get update -q && apt-get install -y -q wrk; }
-NTIER_SUITES=$SUITE tools/setup-controller.sh >/dev/null
-# shellcheck disable=SC1091
-. .venv/bin/activate
-[ -n "${KEEP:-}" ] || trap down EXIT
-up
+start --wrk "$@"
 bash tests/deploy/versions.sh "$STATE/versions"
 cat >> "$STATE/group_vars/all.yml" <<VARS
 ntier_test_source: $TOP/demo/project
@@ -46,8 +40,7 @@ all:
     cache: {hosts: {ntier-bdeploy-data1: }}
     media: {hosts: {ntier-bdeploy-data1: }}
 INV
-export ANSIBLE_PIPELINING=1 ANSIBLE_FORKS=10 ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=120s" \
-  ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks ANSIBLE_NOCOLOR=1
+export ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks
 echo "== site.yml (v1)"
 ansible-playbook -i "$STATE/hosts.yml" site.yml > "$STATE/site.log" 2>&1 || { tail -40 "$STATE/site.log"; exit 1; }
 LB=$(tools/podman-ip.sh ntier-bdeploy-lb1)

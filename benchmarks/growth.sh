@@ -17,12 +17,7 @@ cd "$TOP"
 mkdir -p "$OUT"
 
 . "$TOP/benchmarks/hosts.sh"
-[ "${1:-}" = down ] && { down; exit 0; }
-NTIER_SUITES=$SUITE tools/setup-controller.sh >/dev/null
-# shellcheck disable=SC1091
-. .venv/bin/activate
-[ -n "${KEEP:-}" ] || trap down EXIT
-up
+start "$@"
 cat >> "$STATE/group_vars/all.yml" <<VARS
 ntier_projects:
   - {name: demo, source: $TOP/demo/project, settings_module: demosite.settings.production, wsgi_module: demosite.wsgi, server_names: [demo.example.test]}
@@ -46,7 +41,6 @@ all:
         $w1:
         ntier-bgrow-web2:
 INV
-export ANSIBLE_PIPELINING=1 ANSIBLE_FORKS=10 ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=120s"
 timeit() { local s; s=$(date +%s.%N); "$@" >/dev/null; awk -v a="$s" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}'; }
 median() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
 echo "hosts,converge,warm_median,ping_median,warm_over_ping" > "$OUT/growth.csv"
