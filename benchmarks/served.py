@@ -49,8 +49,7 @@ class Host:
         return int(text)
 
     def address(self):
-        return sh("podman", "inspect", self.container, "--format",
-                  "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}").split()[0]
+        return sh(str(Path(__file__).resolve().parents[1] / "tools" / "podman-ip.sh"), self.container).strip()
 
     def run(self, command):
         return sh("podman", "exec", self.container, "bash", "-c", command)
@@ -143,14 +142,14 @@ def main():
               f" && chown -R --reference={files_root}/media {files_root}/media/bench")
     media = "/media/bench/file.bin"
 
-    workers = app.run(f"systemctl show -p ExecStart --value gunicorn-{args.project}.service")
-    workers = re.search(r"--workers (\d+)", workers).group(1)
+    unit = app.run(f"systemctl show -p ExecStart --value gunicorn-{args.project}.service")
+    workers = re.search(r"--workers (\d+)", unit).group(1)
+    wsgi_app = re.search(r"\S+:application", unit).group(0)
     # bare baselines: gunicorn with the same project, settings and workers, no proxy in
     # front; nginx with a minimal configuration on the same files, no TLS
     app.run(f"set -a; . {root}/config/env; cd {root}/current && runuser -u {args.project} -- "
             f"{root}/current/venv/bin/gunicorn --workers {workers} --bind 0.0.0.0:8001 --daemon "
-            f"--pid /tmp/bench-gunicorn.pid $(systemctl show -p ExecStart --value gunicorn-{args.project}.service"
-            f" | grep -o '[^ ]*:application')")
+            f"--pid /tmp/bench-gunicorn.pid {wsgi_app}")
     Path("/tmp/bench-nginx.conf").write_text(
         BARE_NGINX.replace("STATIC", f"{files_root}/static").replace("MEDIA", f"{files_root}/media"))
     sh("podman", "cp", "/tmp/bench-nginx.conf", f"{files.container}:/tmp/bench-nginx.conf")

@@ -1,5 +1,6 @@
 """End-to-end checks of a deployed topology: HTTP through nginx, the WSGI server and
 Django to PostgreSQL and memcached, files, permissions and listening sockets."""
+import ipaddress
 import json
 import os
 import re
@@ -62,8 +63,11 @@ def test_certificate_lists_every_server_name(hosts, groups, web, project):
         f" /etc/ssl/ntier/{project}.crt"
     )
     for name in names:
-        kind = "IPAddress(value=" if re.fullmatch(r"[\d.]+|[0-9a-fA-F:]*:[0-9a-fA-F:]*", name) else "DNSName(value='"
-        assert kind + name in sans, sans
+        try:
+            entry = f"IPAddress(value={ipaddress.ip_address(name)})"
+        except ValueError:
+            entry = f"DNSName(value='{name}')"
+        assert entry in sans, sans
 
 
 def test_unknown_host_is_refused(http, groups):
