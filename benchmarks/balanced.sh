@@ -4,7 +4,7 @@
 # host; the cache on web1), deployed with site.yml, then benchmarks/served.py through
 # HAProxy (TLS) against the baselines on the same hosts in the same run: a bare gunicorn on
 # web1 and a bare nginx on the media host. CPU is summed over all five hosts. Writes
-# results/served-balanced.{md,csv,json,png}. About 12 minutes; the hosts are removed at the
+# results/served-balanced.{md,csv,json,png}. About 6 minutes; the hosts are removed at the
 # end (KEEP=1 keeps them; "benchmarks/balanced.sh down" removes kept ones). wrk is bounded
 # (12 s per case) and targets only the hosts started here.
 set -euo pipefail
