@@ -1,18 +1,22 @@
 #!/bin/bash
 # Prepare this machine (Debian 12, root) as the test controller: podman with the settings
-# this machine kind needs, the Debian test-host image, and a Python venv with Ansible,
-# Molecule and testinfra. Idempotent: a second run only checks.
+# this machine kind needs, the package caches the test hosts share, the Debian test-host
+# images, and a Python venv with Ansible, Molecule and testinfra. Idempotent: a second run
+# only checks.
 #
-#   tools/setup-controller.sh            # Debian 12 image only
-#   NTIER_SUITES="bookworm trixie" tools/setup-controller.sh
+#   tools/setup-controller.sh            # the bare Debian 12 image only
+#   NTIER_IMAGES="bookworm bookworm-preloaded trixie" tools/setup-controller.sh
+#   NTIER_SUITES="bookworm trixie" ...   # the bare images of these suites
+#
+# tools/clean-testbed.sh undoes what this builds (images, caches, venv).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(dirname "$HERE")
 export DEBIAN_FRONTEND=noninteractive
-SUITES=${NTIER_SUITES:-bookworm}
+IMAGES=${NTIER_IMAGES:-${NTIER_SUITES:-bookworm}}
 
 need=()
-for p in debootstrap podman runc netavark aardvark-dns iptables python3-venv openssl curl; do
+for p in debootstrap podman runc netavark aardvark-dns iptables python3-venv openssl curl apt-cacher-ng; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -45,11 +49,6 @@ if [ ! -f /etc/containers/containers.conf ] || [ "$(cat /etc/containers/containe
   printf '%s\n' "$conf" > /etc/containers/containers.conf
 fi
 
-# --- test host images --------------------------------------------------------------
-for suite in $SUITES; do
-  "$HERE/build-image.sh" "$suite"
-done
-
 # --- Python tooling ----------------------------------------------------------------
 VENV=${NTIER_VENV:-$TOP/.venv}
 if [ ! -x "$VENV/bin/molecule" ] || ! cmp -s "$TOP/requirements-dev.txt" "$VENV/.requirements"; then
@@ -60,3 +59,12 @@ if [ ! -x "$VENV/bin/molecule" ] || ! cmp -s "$TOP/requirements-dev.txt" "$VENV/
 fi
 version=$("$VENV/bin/ansible" --version)   # (not piped into head: a closed pipe fails it)
 echo "${version%%$'\n'*}"
+
+# --- the package caches (Debian: apt-cacher-ng; Python: proxpi), then the images ---
+"$HERE/package-cache.sh" start
+for image in $IMAGES; do
+  case $image in
+    *-preloaded) "$HERE/build-image.sh" "${image%-preloaded}" preloaded;;
+    *) "$HERE/build-image.sh" "$image";;
+  esac
+done
