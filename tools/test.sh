@@ -13,26 +13,36 @@
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
-DEFAULT_SCENARIOS="single modwsgi split grow deploy single:trixie"
-EXTENDED_SCENARIOS="cluster modwsgi:trixie"
+DEFAULT_SCENARIOS="grow modwsgi deploy single:trixie"
+EXTENDED_SCENARIOS="single split cluster modwsgi:trixie"
 SCENARIOS=${NTIER_SCENARIOS:-$DEFAULT_SCENARIOS${NTIER_EXTENDED:+ $EXTENDED_SCENARIOS}}
-SUITES=$(for s in $SCENARIOS; do case $s in *:*) echo "${s#*:}";; *) echo bookworm;; esac; done | sort -u | tr '\n' ' ')
+# The images the scenarios start their hosts from: SUITE (bare) or SUITE-preloaded (the
+# scenario's molecule.yml names localhost/ntier-debian-preloaded)
+IMAGES=$(for s in $SCENARIOS; do
+  name=${s%%:*}; suite=bookworm; case $s in *:*) suite=${s#*:};; esac
+  if grep -q 'ntier-debian-preloaded' "molecule/$name/molecule.yml"; then echo "$suite-preloaded"; else echo "$suite"; fi
+done | sort -u | tr '\n' ' ')
 
-NTIER_SUITES="$SUITES" tools/setup-controller.sh || { echo "suite: 0 passed, 1 failed"; exit 1; }
-# shellcheck disable=SC1091
-. .venv/bin/activate
-
-passed=0 failed=0 failures=()
+passed=0 failed=0 failures=() times=()
 step() {
   local name=$1; shift
   echo "=== $name: $*"
   local start=$SECONDS
   if "$@"; then
     passed=$((passed + 1)); echo "=== $name: passed in $((SECONDS - start)) s"
+    times+=("$(printf '%-32s passed %5d s' "$name" $((SECONDS - start)))")
   else
     failed=$((failed + 1)); failures+=("$name"); echo "=== $name: FAILED after $((SECONDS - start)) s"
+    times+=("$(printf '%-32s FAILED %5d s' "$name" $((SECONDS - start)))")
   fi
 }
+
+# the package cache is stopped at the end if this run started it
+cache_was_up=$(tools/package-cache.sh url 2>/dev/null || true)
+step setup env NTIER_IMAGES="$IMAGES" tools/setup-controller.sh
+[ "$failed" -eq 0 ] || { echo "suite: 0 passed, 1 failed"; exit 1; }
+# shellcheck disable=SC1091
+. .venv/bin/activate
 
 step lint ansible-lint
 step unit python -m pytest -q -p no:cacheprovider tests/unit
@@ -44,6 +54,9 @@ for s in $SCENARIOS; do
 done
 
 tools/cleanup-netavark.sh || true
+[ -n "$cache_was_up" ] || tools/package-cache.sh stop
+echo "=== times (whole run: $SECONDS s)"
+printf '%s\n' "${times[@]}"
 [ ${#failures[@]} -eq 0 ] || echo "failed steps: ${failures[*]}"
 echo "suite: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -3,6 +3,10 @@
 # client polls the site (reads and writes, bounded), run it again and require changed=0,
 # run it in --check --diff mode (must not fail), then run the shared checks and the grow
 # checks (earlier rows and uploads survive).
+# The first step is also the single-host scenario on a bare image: the project arrives as
+# a release archive (.tar.gz), and before its checks a second release (a changed
+# stylesheet) is deployed with site.yml, which every later step keeps serving: the checks
+# require its stylesheet, the previous release kept beside it, and the certificate names.
 # Standalone: NTIER_STATE=/tmp/x NTIER_GROW_STAGES="1-single 2-split-db" bash grow.sh
 set -euo pipefail
 DIR=$(cd "$(dirname "$0")" && pwd)
@@ -19,6 +23,11 @@ summary=()
 # Each stage's inventory as a real one looks: every host with its address written down
 # (a templated ansible_host would follow inventory_hostname into delegated tasks).
 cp -r "$DIR/stages/group_vars" "$NTIER_STATE/inventory/"
+# the first release: a release archive of the demo project; the second: a directory
+tar -C "$TOP/demo/project" --exclude=__pycache__ -czf "$NTIER_STATE/demo-1.tar.gz" .
+rm -rf "$NTIER_STATE/demo-2"; cp -r "$TOP/demo/project" "$NTIER_STATE/demo-2"
+echo "/* second release */" >> "$NTIER_STATE/demo-2/notes/static/notes/style.css"
+export NTIER_SOURCE=$NTIER_STATE/demo-1.tar.gz NTIER_CERT_NAMES="demo.example.test 192.0.2.10"
 for host in $(sed -n 's/^ *- name: \(ntier-grow-[a-z0-9]*\)$/\1/p' "$DIR/molecule.yml"); do
   printf 'ansible_host: %s\n' "$("$TOP/tools/podman-ip.sh" "$host")" > "$NTIER_STATE/inventory/host_vars/$host.yml"
 done
@@ -47,11 +56,18 @@ for stage in $STAGES; do
   fi
   echo "=== $stage: check mode"
   ansible-playbook --check --diff -i "$inv" "$TOP/site.yml" > "$log.check.log" 2>&1 || { tail -40 "$log.check.log"; exit 1; }
+  if [ "$NTIER_SOURCE" != "$NTIER_STATE/demo-2" ]; then
+    echo "=== $stage: a second release"
+    export NTIER_SOURCE=$NTIER_STATE/demo-2 NTIER_STATIC_MARKER="second release"
+    ansible-playbook -i "$inv" "$TOP/site.yml" > "$log.release2.log" 2>&1 || { tail -60 "$log.release2.log"; exit 1; }
+  fi
   echo "=== $stage: verify"
   NTIER_INVENTORY=$inv NTIER_STAGE=$stage NTIER_POLL=$log.poll.json NTIER_SECRETS_DIR=$NTIER_STATE/secrets \
-    python3 -m pytest -q -p no:cacheprovider "$TOP/tests/integration/test_stack.py" "$TOP/tests/integration/test_grow.py" \
+    python3 -m pytest -q -rs -p no:cacheprovider "$TOP/tests/integration/test_stack.py" "$TOP/tests/integration/test_grow.py" \
     2>&1 | tee "$log.verify.log"
   [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "=== $stage: verify FAILED"; exit 1; }
+  # which checks ran at this step (pytest's last line: passed, skipped)
+  summary+=("$stage: checks $(tail -1 "$log.verify.log" | tr -d '=' | xargs)")
   [ -z "$poller" ] || summary+=("$stage: $(python3 "$TOP/tests/grow/poll.py" --report "$log.poll.json")")
 done
 echo "=== summary"
