@@ -8,8 +8,10 @@
 #
 # A scenario is NAME or NAME:SUITE (Debian suite of its hosts, default bookworm).
 #
-# Sets the machine up first (tools/setup-controller.sh: packages, podman, test image, venv).
-# Ends with one line "suite: N passed, N failed"; exits non-zero when anything failed.
+# Sets the machine up first (step "setup", tools/setup-controller.sh: packages, podman, the
+# package caches, the test images the scenarios use, venv). Prints each step's time, then
+# all of them; ends with one line "suite: N passed, N failed"; exits non-zero when anything
+# failed.
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
@@ -37,8 +39,8 @@ step() {
   fi
 }
 
-# the package cache is stopped at the end if this run started it
-cache_was_up=$(tools/package-cache.sh url 2>/dev/null || true)
+# the package caches are stopped at the end if this run started them
+cache_was_up=$(tools/package-cache.sh url apt 2>/dev/null || true)
 step setup env NTIER_IMAGES="$IMAGES" tools/setup-controller.sh
 [ "$failed" -eq 0 ] || { echo "suite: 0 passed, 1 failed"; exit 1; }
 # shellcheck disable=SC1091
