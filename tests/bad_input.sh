@@ -55,6 +55,11 @@ inventory nosource "$host" "${project/$TOP\/demo\/project/\/nonexistent\/project
 expect "missing project path" "source '/nonexistent/project' does not exist on the controller" \
   ansible-playbook -i "$work/nosource" "$TOP/site.yml"
 
+inventory badapp "$host" "${project}
+    extra_installed_apps: [django.contrib.postgres, 'os; import shutil']"
+expect "an app that is not a dotted path" "extra_installed_apps has 'os; import shutil': give a dotted Python path" \
+  ansible-playbook -i "$work/badapp" "$TOP/site.yml"
+
 # growing: tiers that cannot share a host, a load balancer with nothing behind it, two
 # load balancers without a virtual IP, two databases, and data left on a removed host
 g() {  # g NAME "children" : an inventory of closed-port hosts in the given groups

@@ -224,6 +224,16 @@ def topology_errors(groups, web_server="gunicorn", projects=None, secret_keys=No
             value = project.get(key, "")
             if not SETTINGS_MODULE.match(str(value)):
                 errors.append(f"{label}.{key} is '{value}': give a dotted Python module path, e.g. mysite.settings.production.")
+        for key in ("extra_installed_apps", "extra_middleware"):
+            entries = project.get(key, [])
+            if not isinstance(entries, list):
+                errors.append(f"{label}.{key} must be a list of dotted Python paths, e.g. [django.contrib.postgres].")
+                continue
+            for entry in entries:
+                if not SETTINGS_MODULE.match(str(entry)):
+                    errors.append(f"{label}.{key} has '{entry}': give a dotted Python path, e.g. django.contrib.postgres.")
+        if not isinstance(project.get("contrib_postgres", True), bool):
+            errors.append(f"{label}.contrib_postgres is '{project['contrib_postgres']}': set it to true or false.")
         if not project.get("server_names"):
             errors.append(f"{label}.server_names is empty: list the host names the site answers to.")
         for server_name in project.get("server_names") or []:

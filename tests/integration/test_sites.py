@@ -59,3 +59,17 @@ def test_a_failed_site_does_not_take_the_other_down(pair):
     finally:
         a.resume()
     assert a_http.request("/notes/").status == 200
+
+
+def test_extra_apps_and_middleware_only_where_listed(web, pair):
+    """The second site lists an app and a middleware to add (and an app its settings have
+    already): each is in its settings once; the first site's settings are left alone."""
+    from test_stack import django_shell
+    (a, _), (b, _) = pair
+    code = "from django.conf import settings as s; import json; print(json.dumps([list(s.INSTALLED_APPS), list(s.MIDDLEWARE)]))"
+    apps_a, middleware_a = json.loads(django_shell(web, a.project, code))
+    apps_b, middleware_b = json.loads(django_shell(web, b.project, code))
+    assert apps_b.count("django.contrib.humanize") == 1 and apps_b.count("django.contrib.auth") == 1
+    assert middleware_b[-1] == "django.middleware.http.ConditionalGetMiddleware"
+    assert "django.contrib.humanize" not in apps_a
+    assert "django.middleware.http.ConditionalGetMiddleware" not in middleware_a

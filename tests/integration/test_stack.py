@@ -208,6 +208,16 @@ def test_deployed_settings(web, project):
                       "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"]
 
 
+def test_postgres_app_added_once(web, project):
+    # the deployment sets PostgreSQL, so it adds django.contrib.postgres (the demo lacks it);
+    # no app or middleware is listed twice
+    code = "from django.conf import settings as s; import json; print(json.dumps([list(s.INSTALLED_APPS), list(s.MIDDLEWARE)]))"
+    apps, middleware = json.loads(django_shell(web, project, code))
+    assert "django.contrib.postgres" in apps
+    assert len(apps) == len(set(apps)), apps
+    assert len(middleware) == len(set(middleware)), middleware
+
+
 def test_templates_use_the_cached_loader(web, project):
     code = ("from django.template import engines; "
             "print([type(l).__module__ for l in engines['django'].engine.template_loaders])")

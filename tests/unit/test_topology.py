@@ -92,6 +92,18 @@ def test_duplicate_and_bad_names():
     assert any("'Bad-Name'" in e for e in errors)
 
 
+def test_extra_apps_and_middleware_are_dotted_paths():
+    good = project(extra_installed_apps=["django.contrib.postgres", "taggit"], extra_middleware=["a.b.C"])
+    assert mod.topology_errors(ONE, "gunicorn", [good]) == []
+    errors = mod.topology_errors(ONE, "gunicorn", [project(extra_installed_apps=["ok.app", "bad app", "x;import os"],
+                                                           extra_middleware="a.b.C", contrib_postgres="no")])
+    assert any("extra_installed_apps has 'bad app'" in e for e in errors)
+    assert any("extra_installed_apps has 'x;import os'" in e for e in errors)
+    assert any("extra_middleware must be a list" in e for e in errors)
+    assert any("contrib_postgres is 'no'" in e for e in errors)
+    assert len(errors) == 4, errors
+
+
 GROWN = {"lb": ["lb1"], "web": ["w1", "w2"], "db": ["db1"], "cache": ["w1"], "media": ["m1"]}
 ADDR2 = {**ADDR, "lb1": "10.0.0.9", "m1": "10.0.0.8"}
 
