@@ -13,11 +13,13 @@ DIR=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$DIR/../.." && pwd)
 STAGES=${NTIER_GROW_STAGES:-"1-single 2-split-db 3-media 4-balanced 5-scale-out 6-scale-in"}
 export NTIER_TOP=$TOP NTIER_STATE=${NTIER_STATE:-$TOP/.cache/grow}
-# plain logs (Molecule forces colours on): the recap lines are parsed below
+# plain logs (Molecule forces colours on): the recap lines are parsed below; each log ends
+# with its slowest tasks (profile_tasks)
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
 export ANSIBLE_COLLECTIONS_PATH=$TOP/collections ANSIBLE_PIPELINING=1 ANSIBLE_FORKS=10 ANSIBLE_NOCOLOR=1 \
   ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=120s" ANSIBLE_INTERPRETER_PYTHON=auto_silent \
-  ANSIBLE_CALLBACK_RESULT_FORMAT=yaml ANSIBLE_HOST_KEY_CHECKING=False
+  ANSIBLE_CALLBACK_RESULT_FORMAT=yaml ANSIBLE_HOST_KEY_CHECKING=False \
+  ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks
 mkdir -p "$NTIER_STATE/inventory/host_vars"
 summary=()
 # Each stage's inventory as a real one looks: every host with its address written down
