@@ -49,22 +49,37 @@ if [ ! -f /etc/containers/containers.conf ] || [ "$(cat /etc/containers/containe
   printf '%s\n' "$conf" > /etc/containers/containers.conf
 fi
 
-# --- Python tooling ----------------------------------------------------------------
+# --- Python tooling (in the background: it downloads while the images are built) ---
 VENV=${NTIER_VENV:-$TOP/.venv}
-if [ ! -x "$VENV/bin/molecule" ] || ! cmp -s "$TOP/requirements-dev.txt" "$VENV/.requirements"; then
-  /usr/bin/python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --upgrade pip
-  "$VENV/bin/pip" install -q -r "$TOP/requirements-dev.txt"
-  cp "$TOP/requirements-dev.txt" "$VENV/.requirements"
-fi
-version=$("$VENV/bin/ansible" --version)   # (not piped into head: a closed pipe fails it)
-echo "${version%%$'\n'*}"
+venv_log=$(mktemp)
+(
+  if [ ! -x "$VENV/bin/molecule" ] || ! cmp -s "$TOP/requirements-dev.txt" "$VENV/.requirements"; then
+    /usr/bin/python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --upgrade pip
+    "$VENV/bin/pip" install -q -r "$TOP/requirements-dev.txt"
+    cp "$TOP/requirements-dev.txt" "$VENV/.requirements"
+  fi
+) > "$venv_log" 2>&1 &
+venv_pid=$!
 
 # --- the package caches (Debian: apt-cacher-ng; Python: proxpi), then the images ---
+# The bare images are built side by side (each mostly waits on debootstrap's downloads and
+# unpacking); a preloaded image starts from its bare one.
 "$HERE/package-cache.sh" start
+# the test key, made once before the builds that run side by side (build-image.sh makes it
+# itself when run alone)
+install -d -m700 /root/.ssh
+[ -f /root/.ssh/ntier_test_ed25519 ] || ssh-keygen -q -t ed25519 -N '' -C ntier-test -f /root/.ssh/ntier_test_ed25519
+pids=()
 for image in $IMAGES; do
-  case $image in
-    *-preloaded) "$HERE/build-image.sh" "${image%-preloaded}" preloaded;;
-    *) "$HERE/build-image.sh" "$image";;
-  esac
+  case $image in *-preloaded) ;; *) "$HERE/build-image.sh" "$image" & pids+=($!);; esac
 done
+for pid in "${pids[@]}"; do wait "$pid"; done
+for image in $IMAGES; do
+  case $image in *-preloaded) "$HERE/build-image.sh" "${image%-preloaded}" preloaded;; esac
+done
+
+wait "$venv_pid" || { cat "$venv_log"; rm -f "$venv_log"; echo "the venv could not be made" >&2; exit 1; }
+rm -f "$venv_log"
+version=$("$VENV/bin/ansible" --version)   # (not piped into head: a closed pipe fails it)
+echo "${version%%$'\n'*}"
