@@ -8,7 +8,8 @@
 #   4 deploy a release that cannot boot            stops at the canary, zero failed
 #                                                  requests, every node on v1
 #   5 bad input: a missing source, a failing migration, a release name reused for other
-#     code: each stops before any switch, says why, every node still on v1
+#     code, a requirement the hosts' Python cannot install: each stops before any switch,
+#     says why, every node still on v1
 #   6 SECRET_KEY rotation                          zero failed requests, the session survives
 #   7 a certificate of the user's own, then its    zero failed requests, HAProxy serves
 #     renewal (a new key too), with site.yml       each; the key is root's alone, in no log
@@ -138,6 +139,16 @@ rc=0; ansible-playbook -i "$inv" "$TOP/playbooks/deploy.yml" -e ntier_test_sourc
   > "$NTIER_STATE/5-reuse.log" 2>&1 || rc=$?
 [ "$rc" -ne 0 ] && grep -q 'already exists on ntier-deploy-web[12], *built from different code' "$NTIER_STATE/5-reuse.log" \
   || fail "5: a release name reused for other code is refused"
+# (the yaml callback wraps long messages: whitespace runs are one space for these greps)
+rc=0; ansible-playbook -i "$inv" "$TOP/playbooks/deploy.yml" -e ntier_test_source="$NTIER_STATE/versions/newpy" \
+  > "$NTIER_STATE/5-python.log" 2>&1 || rc=$?
+# (only the role's own message counts: pip's failure is in the log too)
+python_msg=$(tr -s ' \n' '  ' < "$NTIER_STATE/5-python.log")
+python_msg=${python_msg#*The virtualenv of project demo could not be built}
+python_msg=${python_msg%%Nothing was switched.*}
+[ "$rc" -ne 0 ] && grep -qiE 'requirement django(<7\.0,>=6\.0|>=6\.0,<7\.0)' <<<"$python_msg" \
+  && grep -qF 'deploy to Debian 13 hosts' <<<"$python_msg" \
+  || fail "5: a requirement the hosts' Python cannot install stops the build, naming it and the fix ($python_msg)"
 on_release "$v1" || fail "5: every node still on v1"
 
 echo "=== 6: SECRET_KEY rotation"

@@ -5,6 +5,8 @@
 #   broken  v2 whose WSGI module fails at import: it builds, migrates and passes
 #           "check --deploy", but no worker boots (the canary's health check fails)
 #   badmig  v2 with a migration that fails (the deploy stops before any switch)
+#   newpy   v2 requiring a Django that Debian 12's Python 3.11 cannot install (Django 6
+#           needs 3.12): the deploy stops at the build, naming the requirement and the fix
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$1
@@ -43,5 +45,7 @@ class Migration(migrations.Migration):
     dependencies = [("notes", "0002_note_source")]
     operations = [migrations.RunPython(fail, migrations.RunPython.noop)]
 PY
+cp -r "$OUT/v2" "$OUT/newpy"
+printf 'Django>=6.0,<7.0\n' > "$OUT/newpy/requirements.txt"
 grep -q "version 2" "$OUT/v2/notes/templates/notes/base.html"
 grep -q "source = models" "$OUT/v2/notes/models.py"
