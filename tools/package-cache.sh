@@ -51,11 +51,12 @@ CONFIG
 
 start_pip() {
   answers "$PIP_PORT" && return 0
+  install -d "$LOGS" "$CACHE/pip"
   if ! "$VENV/bin/python" -c 'import proxpi' 2>/dev/null; then
     /usr/bin/python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q 'proxpi>=1.2,<2'
+    "$VENV/bin/pip" install -q 'proxpi>=1.2,<2' > "$LOGS/proxpi-install.log" 2>&1 ||
+      { cat "$LOGS/proxpi-install.log" >&2; return 1; }
   fi
-  install -d "$LOGS" "$CACHE/pip"
   # the machine's CA bundle (it may include an egress proxy's CA), not the venv's certifi
   REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt PROXPI_CACHE_DIR=$CACHE/pip \
     FLASK_APP=proxpi.server setsid "$VENV/bin/flask" run --host 0.0.0.0 --port "$PIP_PORT" \
