@@ -32,14 +32,14 @@ INV=$STATE/inventory
 # shellcheck disable=SC1091
 . .venv/bin/activate
 
-timeit() { local s; s=$(date +%s.%N); "$@" || return 1; awk -v a="$s" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}'; }
+timeit() { local s; s=$(date +%s.%N); "$@" >/dev/null || return 1; awk -v a="$s" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}'; }
 noop_run() {  # noop_run DIR: site.yml from that checkout; fails unless changed=0
   local log; log=$(cd "$1" && ansible-playbook site.yml -i "$INV" 2>&1) || { echo "$log" | tail -30 >&2; return 1; }
   grep -Eq "^$NTIER_HOST +: ok=[0-9]+ +changed=0 " <<<"$log" || { echo "$log" | grep -B3 '^changed:' | tail -30 >&2; return 1; }
 }
 ping=() base=() new=()
 for _ in 1 2 3; do
-  ping+=("$(timeit ansible all -i "$INV" -m ansible.builtin.ping >/dev/null)")
+  ping+=("$(timeit ansible all -i "$INV" -m ansible.builtin.ping)")
   base+=("$(timeit noop_run "$WORK/base")")
   new+=("$(timeit noop_run "$TOP")")
 done
