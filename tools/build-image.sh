@@ -104,7 +104,10 @@ APT
 install -d "$DEST/usr/local/lib/ntier-test"
 cat > "$DEST/usr/local/lib/ntier-test/apt-proxy" <<'DETECT'
 #!/bin/bash
-# apt's Proxy-Auto-Detect: the package cache on the podman host, if it answers
+# apt's Proxy-Auto-Detect ($1: the URI): packages through the package cache on the podman
+# host, if it answers. Index files (dists/) go direct: apt-cacher-ng 3.7 hung clients that
+# refreshed the same index in the same second (nine hosts at once in the cluster scenario).
+case $1 in */dists/*) echo DIRECT; exit 0;; esac
 if timeout 1 bash -c ': < /dev/tcp/host.containers.internal/3142' 2>/dev/null; then
   echo http://host.containers.internal:3142
 else
