@@ -16,7 +16,7 @@ set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
 DEFAULT_SCENARIOS="grow modwsgi deploy single:trixie"
-EXTENDED_SCENARIOS="single split cluster modwsgi:trixie"
+EXTENDED_SCENARIOS="single split cluster modwsgi:trixie wagtail:trixie"
 SCENARIOS=${NTIER_SCENARIOS:-$DEFAULT_SCENARIOS${NTIER_EXTENDED:+ $EXTENDED_SCENARIOS}}
 # The images the scenarios start their hosts from: SUITE (bare) or SUITE-preloaded (the
 # scenario's molecule.yml names localhost/ntier-debian-preloaded)

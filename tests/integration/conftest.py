@@ -30,6 +30,18 @@ def _walk(group, name, out):
                 out[name].append(host)
 
 
+def pytest_collection_modifyitems(config, items):
+    """NTIER_CHECKS="test_a.py ...": a scenario that runs only these files of checks (one
+    whose project is not the demo the others expect); the others are deselected."""
+    only = os.environ.get("NTIER_CHECKS", "").split()
+    if not only:
+        return
+    deselected = [item for item in items if item.path.name not in only]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if item.path.name in only]
+
+
 @pytest.fixture(scope="session")
 def groups():
     if os.environ.get("NTIER_INVENTORY"):
