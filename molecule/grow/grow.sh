@@ -21,7 +21,7 @@ export ANSIBLE_COLLECTIONS_PATH=$TOP/collections ANSIBLE_PIPELINING=1 ANSIBLE_FO
   ANSIBLE_CALLBACK_RESULT_FORMAT=yaml ANSIBLE_HOST_KEY_CHECKING=False \
   ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks
 mkdir -p "$NTIER_STATE/inventory/host_vars"
-summary=()
+summary=() done_stages=()
 # Each stage's inventory as a real one looks: every host with its address written down
 # (a templated ansible_host would follow inventory_hostname into delegated tasks).
 cp -r "$DIR/stages/group_vars" "$NTIER_STATE/inventory/"
@@ -42,10 +42,14 @@ for stage in $STAGES; do
   poller=
   # once an earlier step has seeded the site, a client polls it during the run
   [ ! -f "$NTIER_STATE/seeded.json" ] || { python3 "$TOP/tests/grow/poll.py" "$inv" "$log.poll.json" & poller=$!; }
+  # what HAProxy drains meanwhile (test_grow: a node that leaves is drained first)
+  bash "$TOP/tests/lb/watch.sh" start ntier-grow-lb1 "$log.drained"
   if ! ansible-playbook -i "$inv" "$TOP/site.yml" > "$log.converge.log" 2>&1; then
     [ -z "$poller" ] || kill "$poller" 2>/dev/null || true
+    bash "$TOP/tests/lb/watch.sh" stop ntier-grow-lb1 "$log.drained"
     tail -60 "$log.converge.log"; echo "=== $stage: converge FAILED"; exit 1
   fi
+  bash "$TOP/tests/lb/watch.sh" stop ntier-grow-lb1 "$log.drained"
   [ -z "$poller" ] || { kill -INT "$poller" 2>/dev/null || true; wait "$poller" || true; }
   echo "=== $stage: idempotence"
   ansible-playbook -i "$inv" "$TOP/site.yml" > "$log.idempotence.log" 2>&1 || { tail -40 "$log.idempotence.log"; exit 1; }
@@ -68,11 +72,13 @@ for stage in $STAGES; do
   checker=$!
   verified=0
   NTIER_INVENTORY=$inv NTIER_STAGE=$stage NTIER_POLL=$log.poll.json NTIER_SECRETS_DIR=$NTIER_STATE/secrets \
+    NTIER_EARLIER_STAGES="${done_stages[*]}" NTIER_DRAINED=$log.drained \
     python3 -m pytest -q -rs -p no:cacheprovider "$TOP/tests/integration/test_stack.py" "$TOP/tests/integration/test_grow.py" \
     > "$log.verify.log" 2>&1 || verified=$?
   wait "$checker" || { tail -40 "$log.check.log"; echo "=== $stage: check mode FAILED"; exit 1; }
   cat "$log.verify.log"
   [ "$verified" -eq 0 ] || { echo "=== $stage: verify FAILED"; exit 1; }
+  done_stages+=("$stage")
   # which checks ran at this step (pytest's last line: passed, skipped)
   summary+=("$stage: checks $(tail -1 "$log.verify.log" | tr -d '=' | xargs)")
   [ -z "$poller" ] || summary+=("$stage: $(python3 "$TOP/tests/grow/poll.py" --report "$log.poll.json")")

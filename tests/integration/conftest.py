@@ -105,6 +105,13 @@ class Response:
     headers: dict
     body: str
     cookies: dict = field(default_factory=dict)
+    # curl's exit status: 0 when an answer came, 28 when none came in time
+    curl_exit: int = 0
+
+    @property
+    def timed_out(self):
+        """No answer within the timeout (not a refused connection, not an error page)."""
+        return self.curl_exit == 28
 
     def header(self, name):
         return self.headers.get(name.lower(), "")
@@ -119,7 +126,7 @@ class Http:
 
     def request(self, path, method="GET", scheme="https", host=None, data=None, files=None, headers=None,
                 timeout=20):
-        """One request; status 0 when curl got no answer (e.g. a timeout)."""
+        """One request; status 0 when curl got no answer (curl_exit says why: 28 is a timeout)."""
         tag = uuid.uuid4().hex
         hdr_file, body_file = f"/tmp/{tag}.h", f"/tmp/{tag}.b"
         url_host = host or self.name
@@ -133,11 +140,17 @@ class Http:
         for key, value in (files or {}).items():
             args += ["-F", f"{key}={value}"]
         args.append(f"{scheme}://{url_host}{path}")
-        out = self.client.run(" ".join(shlex.quote(a) for a in args) + f"; cat {hdr_file}; echo; echo ----BODY----; cat {body_file}; rm -f {hdr_file} {body_file}")
+        out = self.client.run(" ".join(shlex.quote(a) for a in args)
+                              + f"; echo \" $?\"; cat {hdr_file} 2>/dev/null; echo; echo ----BODY----;"
+                              + f" cat {body_file} 2>/dev/null; rm -f {hdr_file} {body_file}")
         status_and_headers, _, body = out.stdout.partition("\n----BODY----\n")
-        if out.rc != 0:
-            return Response(0, {}, "")
-        status = int(status_and_headers[:3])
+        # the first line: curl's status code (000 without an answer) and its exit status
+        first, _, status_and_headers = status_and_headers.partition("\n")
+        code, curl_exit = first.split()
+        if int(curl_exit) != 0:
+            return Response(0, {}, "", curl_exit=int(curl_exit))
+        status = int(code)
+        status_and_headers = code + status_and_headers
         headers, cookies = {}, {}
         # only the last response's headers (curl -D writes each hop when following)
         for line in status_and_headers[3:].strip().split("\r\n")[1:]:

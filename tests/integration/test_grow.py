@@ -18,7 +18,16 @@ import poll  # noqa: E402
 
 
 def _seeded():
-    return json.load(open(STATE)) if os.path.exists(STATE) else []
+    """What the earlier steps wrote; every step verified before this one in this run must
+    be there (a missing or short record fails: these checks never pass on nothing)."""
+    earlier = os.environ.get("NTIER_EARLIER_STAGES", "").split()
+    if not earlier:
+        return []
+    assert os.path.exists(STATE), f"no record of what steps {earlier} wrote ({STATE})"
+    seeded = json.load(open(STATE))
+    missing = set(earlier) - {item["stage"] for item in seeded}
+    assert not missing, f"no record of what steps {sorted(missing)} wrote"
+    return seeded
 
 
 def test_rows_of_earlier_steps_are_in_the_database(hosts, groups):
@@ -91,9 +100,13 @@ def test_write_this_steps_row_and_upload(http):
         json.dump(seeded, f)
 
 
-def test_a_leaving_node_was_drained_first():
+def test_a_leaving_node_was_drained_first(groups):
     if not os.environ["NTIER_STAGE"].endswith("scale-in"):
         pytest.skip("no node left at this step")
-    log = open(os.path.join(os.environ["NTIER_STATE"], os.environ["NTIER_STAGE"] + ".converge.log")).read()
-    drained = log.split("TASK [ntier.django.haproxy : Drain them", 1)[1].split("TASK [", 1)[0]
-    assert "ntier-grow-web2" in drained, drained
+    # what HAProxy itself did during the step's run (tests/lb/watch.sh): the node that left
+    # (in no group now) was drained in its site backend while HAProxy still listed it
+    left = sorted(set(groups["all"]) - {h for name, hosts in groups.items() if name != "all" for h in hosts})
+    assert left, "no host left the web tier at this step"
+    drained = open(os.environ["NTIER_DRAINED"]).read()
+    for name in left:
+        assert f" site_demo/{name}\n" in drained, f"{name} was not drained before it left: {drained!r}"
