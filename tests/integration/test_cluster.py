@@ -87,3 +87,12 @@ def test_files_served_by_the_standby_when_the_primary_media_host_is_down(http, h
         assert http.request(url).body == content
     finally:
         primary.run_test("systemctl start nginx")
+
+
+def test_rolling_deploy_drained_each_node_on_every_load_balancer(groups):
+    """side_effect ran deploy.yml while tests/lb/watch.sh sampled each load balancer's
+    HAProxy: every web node was drained in the site's backend on every one of them."""
+    for lb in groups["lb"]:
+        drained = open(os.path.join(os.environ["NTIER_DRAINED_DIR"], f"{lb}.drained")).read()
+        for node in groups["web"]:
+            assert f" site_demo/{node}\n" in drained, f"{node} was never drained on {lb}"
