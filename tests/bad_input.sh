@@ -43,8 +43,25 @@ expect "no database host" "The inventory has no host in group 'db'" \
 
 inventory webserver "$host" "$project
 ntier_web_server: uwsgi"
-expect "unsupported web server" "ntier_web_server is 'uwsgi': set it to one of gunicorn, mod_wsgi" \
+expect "unsupported web server" "value of ntier_web_server must be one of: gunicorn, mod_wsgi, got: uwsgi" \
   ansible-playbook -i "$work/webserver" "$TOP/site.yml"
+
+# the declared interface (roles/cluster/meta/argument_specs.yml): a misspelled key, a
+# wrong type, a missing key
+inventory typo "$host" "${project}
+    requirement_file: requirements/prod.txt"
+expect "a misspelled project key" "ntier_projects.requirement_file. Supported parameters include:" \
+  ansible-playbook -i "$work/typo" "$TOP/site.yml"
+
+inventory keep "$host" "${project}
+    keep_releases: many"
+expect "a project key of the wrong type" "argument 'keep_releases' is of type str found in 'ntier_projects'" \
+  ansible-playbook -i "$work/keep" "$TOP/site.yml"
+
+inventory nowsgi "$host" "${project/    wsgi_module: demosite.wsgi
+/}"
+expect "a project without its WSGI module" "missing required arguments: wsgi_module found in ntier_projects" \
+  ansible-playbook -i "$work/nowsgi" "$TOP/site.yml"
 
 inventory weakkey "$host" "${project}
     secret_key: too-short-secret"
