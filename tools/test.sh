@@ -15,8 +15,8 @@
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
-DEFAULT_SCENARIOS="grow modwsgi deploy single:trixie"
-EXTENDED_SCENARIOS="single split cluster modwsgi:trixie wagtail:trixie"
+DEFAULT_SCENARIOS="grow modwsgi:trixie deploy"
+EXTENDED_SCENARIOS="single single:trixie split cluster modwsgi wagtail:trixie"
 SCENARIOS=${NTIER_SCENARIOS:-$DEFAULT_SCENARIOS${NTIER_EXTENDED:+ $EXTENDED_SCENARIOS}}
 # The images the scenarios start their hosts from: SUITE (bare) or SUITE-preloaded (the
 # scenario's molecule.yml names localhost/ntier-debian-preloaded)

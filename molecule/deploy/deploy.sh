@@ -129,7 +129,7 @@ links3=$(links); echo "$links3"
 echo "=== 4: deploy a release whose canary fails"
 web2_pid=$(pids | grep ntier-deploy-web2 || true)
 watch start 4-canary
-run 4-canary deploy.yml -e ntier_test_source="$NTIER_STATE/versions/broken" -e ntier_deploy_health_retries=10
+run 4-canary deploy.yml -e ntier_test_source="$NTIER_STATE/versions/broken" -e ntier_deploy_health_retries=3
 watch stop 4-canary
 [ "$rc" -ne 0 ] || fail "4: the deploy failed"
 grep -q 'The switch of ntier-deploy-web1 failed' "$NTIER_STATE/4-canary.log" || fail "4: the canary (web1) failed, and said so"
