@@ -87,6 +87,12 @@ def test_files_served_by_the_standby_when_the_primary_media_host_is_down(http, h
         assert http.request(url).body == content
     finally:
         primary.run_test("systemctl start nginx")
+        # the next checks write uploads that only the primary has at once: wait until every
+        # load balancer sends files to it again
+        stat = ("echo 'show stat' | socat stdio UNIX-CONNECT:/run/haproxy/admin.sock"
+                f" | awk -F, '$1 == \"files\" && $2 == \"{groups['media'][0]}\" {{ print $18 }}'")
+        for lb in groups["lb"]:
+            assert _wait(lambda: hosts[lb].check_output(stat).strip() == "UP", 30), f"{lb} does not see the primary back"
 
 
 def test_rolling_deploy_drained_each_node_on_every_load_balancer(groups):
