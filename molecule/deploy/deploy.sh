@@ -55,7 +55,7 @@ all_up() {
 links() { ansible web -i "$inv" -o 2>/dev/null -m ansible.builtin.command -a "readlink /srv/django/demo/current /srv/django/demo/previous" | sed 's/ | CHANGED | rc=0 | (stdout)//; s/\\n/ /g' | sort; }
 pids() { ansible web -i "$inv" -o 2>/dev/null -m ansible.builtin.command -a "systemctl show -p MainPID --value gunicorn-demo.service" | sort; }
 # What HAProxy drained during a run (tests/lb/watch.sh): "EPOCH site_demo/NODE" lines.
-watch() { bash "$TOP/tests/lb/watch.sh" "$1" ntier-deploy-lb1 "$NTIER_STATE/$2.drained"; }
+lb_watch() { bash "$TOP/tests/lb/watch.sh" "$1" ntier-deploy-lb1 "$NTIER_STATE/$2.drained"; }
 drained() { grep -q " site_demo/$2\$" "$NTIER_STATE/$1.drained"; }
 first_drain() { awk 'NR == 1 || $1 < t { t = $1 } END { print t }' "$NTIER_STATE/$1.drained"; }
 psql_demo() { podman exec ntier-deploy-data1 runuser -u postgres -- psql -d demo -tA -F ' ' -c "$1"; }
@@ -89,9 +89,9 @@ echo "v1 is $v1 (stylesheet $css1)"
 all_up || { echo "=== web nodes not UP in HAProxy after site.yml"; exit 1; }
 
 echo "=== 1: deploy v2"
-watch start 1-deploy
+lb_watch start 1-deploy
 run 1-deploy deploy.yml -e ntier_test_source="$NTIER_STATE/versions/v2"
-watch stop 1-deploy
+lb_watch stop 1-deploy
 [ "$rc" -eq 0 ] || { tail -60 "$NTIER_STATE/1-deploy.log"; exit 1; }
 v2=$(releases | awk 'NR == 1 { print $2 }')
 [ "$v2" != "$v1" ] && on_release "$v2" || fail "1: every node on a new release"
@@ -128,9 +128,9 @@ links3=$(links); echo "$links3"
 
 echo "=== 4: deploy a release whose canary fails"
 web2_pid=$(pids | grep ntier-deploy-web2 || true)
-watch start 4-canary
+lb_watch start 4-canary
 run 4-canary deploy.yml -e ntier_test_source="$NTIER_STATE/versions/broken" -e ntier_deploy_health_retries=3
-watch stop 4-canary
+lb_watch stop 4-canary
 [ "$rc" -ne 0 ] || fail "4: the deploy failed"
 grep -q 'The switch of ntier-deploy-web1 failed' "$NTIER_STATE/4-canary.log" || fail "4: the canary (web1) failed, and said so"
 # the deploy stopped after the canary's batch: web2 never left the rotation, its processes

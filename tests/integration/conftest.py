@@ -4,6 +4,7 @@ The topology comes from Molecule's inventory (MOLECULE_INVENTORY_FILE): which ho
 db, cache, web and media. Hosts are reached with testinfra's podman backend. HTTP requests
 are made with curl on a web host, through the real stack, to the name the site serves.
 """
+import contextlib
 import json
 import os
 import re
@@ -145,15 +146,14 @@ class Http:
                               + f" cat {body_file} 2>/dev/null; rm -f {hdr_file} {body_file}")
         status_and_headers, _, body = out.stdout.partition("\n----BODY----\n")
         # the first line: curl's status code (000 without an answer) and its exit status
-        first, _, status_and_headers = status_and_headers.partition("\n")
+        first, _, raw_headers = status_and_headers.partition("\n")
         code, curl_exit = first.split()
         if int(curl_exit) != 0:
             return Response(0, {}, "", curl_exit=int(curl_exit))
         status = int(code)
-        status_and_headers = code + status_and_headers
         headers, cookies = {}, {}
         # only the last response's headers (curl -D writes each hop when following)
-        for line in status_and_headers[3:].strip().split("\r\n")[1:]:
+        for line in raw_headers.strip().split("\r\n")[1:]:
             if ":" in line:
                 key, value = line.split(":", 1)
                 key = key.strip().lower()
@@ -273,6 +273,15 @@ class Apps:
     def resume(self):
         for app in self.apps:
             app.resume()
+
+    @contextlib.contextmanager
+    def paused(self):
+        """The application stopped on every web node for the duration of the block."""
+        self.pause()
+        try:
+            yield
+        finally:
+            self.resume()
 
 
 @pytest.fixture(scope="session")

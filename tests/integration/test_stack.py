@@ -158,16 +158,12 @@ def test_static_file_hashed_and_cached_for_a_year(http, web, project):
 def test_static_file_served_without_django(http, apps_of, project):
     page = http.request("/")
     path = re.search(r'href="(/static/[^"]+\.css)"', page.body).group(1)
-    app = apps_of(project)
-    app.pause()
-    try:
+    with apps_of(project).paused():
         assert http.request(path).status == 200
         # the application itself does not answer meanwhile: the web server says so (gunicorn's
         # socket is stopped) or the request waits (mod_wsgi's daemons are stopped)
         r = http.request("/notes/", timeout=3)
         assert r.status in (502, 503, 504) or r.timed_out, r
-    finally:
-        app.resume()
     assert http.request("/notes/").status == 200
 
 

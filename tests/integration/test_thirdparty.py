@@ -70,13 +70,9 @@ def _admin_css(client):
 def test_admin_css_hashed_from_the_media_tier_for_a_year(new_http, hosts, groups, apps_of, project):
     client = new_http()
     path = _admin_css(client)
-    apps = apps_of(project)
-    apps.pause()
-    try:
+    with apps_of(project).paused():
         # the application is stopped on every web node: the media tier answers
         r = client.request(path)
-    finally:
-        apps.resume()
     assert r.status == 200, r
     assert "max-age=31536000" in r.header("cache-control")
     assert hosts[groups["media"][0]].file(f"/srv/media/{project}{path}").exists
@@ -96,12 +92,8 @@ def test_upload_through_the_admin_is_served_by_the_media_tier(admin, web, hosts,
     assert found.rc == 0, found.stderr
     url = found.stdout.strip().splitlines()[-1]
     assert url.startswith("/media/documents/")
-    apps = apps_of(project)
-    apps.pause()
-    try:
+    with apps_of(project).paused():
         r = admin.request(url)
-    finally:
-        apps.resume()
     assert r.status == 200, r
     assert r.body == content
     assert r.header("x-content-type-options") == "nosniff"
