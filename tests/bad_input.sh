@@ -103,6 +103,94 @@ inventory orphan '{all: {hosts: {h1: {ansible_connection: local, ansible_python_
 expect "database left on a removed host" "lives on old-db, which is not in the inventory any more" \
   ansible-playbook -i "$work/orphan" "$TOP/site.yml"
 
+# what reaches a system account, a path, SQL or a config file (#13): each key of a project
+# on its own. pkey NAME "message" "key: value" adds the key to the demo project.
+pkey() {
+  inventory "$1" "$host" "${project}
+    $3"
+  expect "$1" "$2" ansible-playbook -i "$work/$1" "$TOP/site.yml"
+}
+pkey name-root "user is 'root' (the project's name), a system account or reserved name" "name: root"
+pkey user-www "user is 'www-data', a system account or reserved name" "user: www-data"
+pkey dbname-postgres "db_name is 'postgres', a system account or reserved name" "db_name: postgres"
+pkey dbuser-sql "db_user is 'x; drop role postgres': use lower-case letters" "db_user: 'x; drop role postgres'"
+pkey root-relative "root is 'srv/demo': give a normalised absolute path" "root: srv/demo"
+pkey root-dotdot "root is '/srv/django/../../etc': give a normalised absolute path" "root: /srv/django/../../etc"
+pkey root-system "root is '/etc/demo', a system directory" "root: /etc/demo"
+pkey version-path "version is '../../x': use letters, digits and ._+-" "version: ../../x"
+pkey requirements-out "requirements_file is '../secrets.txt': give a normalised path inside the source" "requirements_file: ../secrets.txt"
+pkey subdir-absolute "source_subdir is '/src': give a normalised path inside the source" "source_subdir: /src"
+pkey python-relative "python is 'python3': give a normalised absolute path" "python: python3"
+pkey package-shell "system_packages has 'libpq5; rm -rf /': give Debian package names" "system_packages: ['libpq5; rm -rf /']"
+pkey servername-config "server_names has 'demo.example.test; return 200': give host names" "server_names: ['demo.example.test; return 200']"
+pkey health-config "health_path is '/health; x': give a path that starts and ends with /" "health_path: '/health; x'"
+pkey setting-name "extra_settings has 'debug': Django settings are upper-case names" "extra_settings: {debug: true}"
+pkey fallback-weak "secret_key_fallbacks has weak keys (positions 0)" "secret_key_fallbacks: [old-short-key]"
+pkey dbpassword-weak "db_password is too weak (6 characters)" "db_password: secret"
+pkey keep-one "keep_releases is 1: keep 2 or more" "keep_releases: 1"
+pkey bad-name "name is 'Demo-Site': use lower-case letters" "name: Demo-Site"
+
+# the account Ansible logs in with
+inventory sshuser '{all: {hosts: {h1: {ansible_host: 127.0.0.1, ansible_port: 1, ansible_user: deploy}}, children: {db: {hosts: {h1: }}, cache: {hosts: {h1: }}, web: {hosts: {h1: }}, media: {hosts: {h1: }}}}}' "${project}
+    user: deploy"
+expect "the ssh user as the project's user" "user is 'deploy', the account Ansible logs in with" \
+  ansible-playbook -i "$work/sshuser" "$TOP/site.yml"
+
+# two projects that would share an account, a directory or a database, or a host name
+second="
+  - name: shop
+    source: $TOP/demo/project
+    settings_module: demosite.settings.production
+    wsgi_module: demosite.wsgi
+    server_names: [shop.example.test]"
+pkey2() {  # pkey2 NAME "message" "key: value" : the second project gets the key
+  inventory "$1" "$host" "${project}${second}
+    $3"
+  expect "$1" "$2" ansible-playbook -i "$work/$1" "$TOP/site.yml"
+}
+pkey2 shared-user "user is 'demo', already that of project 'demo'" "user: demo"
+pkey2 shared-db "db_name is 'demo', already that of project 'demo'" "db_name: demo"
+pkey2 nested-root "root '/srv/django/demo/shop' and project 'demo''s root '/srv/django/demo' lie inside each other" "root: /srv/django/demo/shop"
+pkey2 shared-name "name 'demo' is used twice" "name: demo"
+inventory shared-host "$host" "${project}${second/shop.example.test/demo.example.test}"
+expect "a host name of two sites" "claims 'demo.example.test', already a name of project 'demo'" \
+  ansible-playbook -i "$work/shared-host" "$TOP/site.yml"
+
+# the other variables: addresses and admins
+inventory vipform "$(g 'lb: {hosts: {h2: , h3: }}, db: {hosts: {h1: }}, cache: {hosts: {h1: }}, web: {hosts: {h1: }}, media: {hosts: {h1: }}')" "$project
+ntier_vip: 10.0.0.300"
+expect "a virtual IP that is no address" "ntier_vip is '10.0.0.300': give an IPv4 address" \
+  ansible-playbook -i "$work/vipform" "$TOP/site.yml"
+inventory vipowned '{all: {hosts: {h1: {ansible_host: 127.0.0.1, ansible_port: 1}, h2: {ansible_host: 127.0.0.1, ansible_port: 1, ntier_private_address: 10.0.0.2}, h3: {ansible_host: 127.0.0.1, ansible_port: 1}}, children: {lb: {hosts: {h2: , h3: }}, db: {hosts: {h1: }}, cache: {hosts: {h1: }}, web: {hosts: {h1: }}, media: {hosts: {h1: }}}}}' "$project
+ntier_vip: 10.0.0.2"
+expect "a virtual IP that is a host's own" "ntier_vip is '10.0.0.2', the address of h2" \
+  ansible-playbook -i "$work/vipowned" "$TOP/site.yml"
+inventory privaddr '{all: {hosts: {h1: {ansible_host: 127.0.0.1, ansible_port: 1, ntier_private_address: db.internal}}, children: {db: {hosts: {h1: }}, cache: {hosts: {h1: }}, web: {hosts: {h1: }}, media: {hosts: {h1: }}}}}' "$project"
+expect "a private address that is no IP address" "ntier_private_address of h1 is 'db.internal': give the IP address" \
+  ansible-playbook -i "$work/privaddr" "$TOP/site.yml"
+inventory admin "$host" "$project
+ntier_admins: [{name: Ops, email: 'ops at example'}]"
+expect "an admin without an e-mail address" "ntier_admins[0].email is 'ops at example': give an e-mail address" \
+  ansible-playbook -i "$work/admin" "$TOP/site.yml"
+inventory deployment "$host" "$project
+ntier_deployment: ../prod"
+expect "a deployment name that is a path" "ntier_deployment is '../prod': give a short name" \
+  ansible-playbook -i "$work/deployment" "$TOP/site.yml"
+
+inventory secretsdir "$host" "${project/ntier_secrets_dir: $work\/secrets/ntier_secrets_dir: secrets/../x}"
+expect "a relative secrets directory" "ntier_secrets_dir is 'secrets/../x': give an absolute, normalised path" \
+  ansible-playbook -i "$work/secretsdir" "$TOP/site.yml"
+
+inventory emptyok "$host" "$project
+ntier_data_empty_ok: [uploads]"
+expect "an unknown kind of data allowed empty" "value of ntier_data_empty_ok must be one or more of: db, media. Got no match for: uploads" \
+  ansible-playbook -i "$work/emptyok" "$TOP/site.yml"
+
+inventory tlshalf "$host" "${project}
+    tls_certificate: /etc/ssl/certs/ssl-cert-snakeoil.pem"
+expect "a certificate without its key" "tls_certificate and tls_certificate_key go together" \
+  ansible-playbook -i "$work/tlshalf" "$TOP/site.yml"
+
 cat > "$work/role.yml" <<'PLAY'
 - name: A role called with a mistyped variable
   hosts: h1

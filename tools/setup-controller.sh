@@ -16,7 +16,7 @@ export DEBIAN_FRONTEND=noninteractive
 IMAGES=${NTIER_IMAGES:-${NTIER_SUITES:-bookworm}}
 
 need=()
-for p in debootstrap podman runc netavark aardvark-dns iptables python3-venv openssl curl apt-cacher-ng; do
+for p in debootstrap podman runc netavark aardvark-dns iptables python3-venv openssl curl apt-cacher-ng testssl.sh; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

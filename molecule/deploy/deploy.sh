@@ -163,6 +163,25 @@ python_msg=${python_msg%%Nothing was switched.*}
   && grep -qF 'deploy to Debian 13 hosts' <<<"$python_msg" \
   || fail "5: a requirement the hosts' Python cannot install stops the build, naming it and the fix ($python_msg)"
 on_release "$v1" || fail "5: every node still on v1"
+# another secrets directory (another checkout, home or -i spelling) would hand the running
+# site new passwords and keys: refused, naming both directories
+rc=0; ansible-playbook -i "$inv" "$TOP/site.yml" -e ntier_secrets_dir="$NTIER_STATE/other-secrets" \
+  > "$NTIER_STATE/5-secrets.log" 2>&1 || rc=$?
+secrets_msg=$(tr -s ' \n' '  ' < "$NTIER_STATE/5-secrets.log")
+[ "$rc" -ne 0 ] && grep -qF "ntier-deploy-data1 was deployed with the secrets in $NTIER_STATE/secrets on" <<<"$secrets_msg" \
+  && grep -qF "but this run uses $NTIER_STATE/other-secrets" <<<"$secrets_msg" \
+  || fail "5: a run with another deployment's secrets directory is refused"
+# the data host rebuilt under the same name (here: its record gone, as after a reinstall):
+# the ledger says it holds the database and the uploads, so the run refuses
+fact=/etc/ansible/facts.d/ntier_django.fact
+podman exec ntier-deploy-data1 mv "$fact" /root/ntier_django.fact.saved
+rc=0; ansible-playbook -i "$inv" "$TOP/site.yml" > "$NTIER_STATE/5-rebuilt.log" 2>&1 || rc=$?
+podman exec ntier-deploy-data1 mv /root/ntier_django.fact.saved "$fact"
+rebuilt_msg=$(tr -s ' \n' '  ' < "$NTIER_STATE/5-rebuilt.log")
+[ "$rc" -ne 0 ] && grep -qF "The database of the last deployment lives on ntier-deploy-data1, but ntier-deploy-data1 records none" <<<"$rebuilt_msg" \
+  && grep -qF "ntier_data_empty_ok: [media]" <<<"$rebuilt_msg" \
+  || fail "5: a data host that lost its data (its record) is refused"
+! grep -q "changed=[1-9]" "$NTIER_STATE/5-rebuilt.log" || fail "5: the refused run changed nothing"
 
 echo "=== 6: SECRET_KEY rotation"
 cookies=$NTIER_STATE/6-cookies.txt
@@ -194,13 +213,21 @@ echo "=== 7: a certificate of the user's own, then its renewal"
 lb=$(sed -n 's/^ansible_host: //p' "$NTIER_STATE/inventory/host_vars/ntier-deploy-lb1.yml")
 served() { openssl s_client -connect "$lb:443" -servername demo.example.test </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256; }
 selfsigned=$(served)
+# the first run also changes a setting PostgreSQL reloads (work_mem), the second puts it
+# back: neither restarts the server (only settings that need it restart it)
+postmaster() { podman exec ntier-deploy-data1 sh -c 'head -1 /var/lib/postgresql/*/main/postmaster.pid'; }
+pg_pid=$(postmaster)
 for n in 1 2; do
   crt=$NTIER_STATE/own$n.crt key=$NTIER_STATE/own$n.key
   # as a user's CA would issue it: a key of its own, the site's name
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 -subj "/CN=demo.example.test" \
     -addext "subjectAltName=DNS:demo.example.test" -keyout "$key" -out "$crt" 2>/dev/null
-  run "7-certificate$n" site.yml -e ntier_test_certificate="$crt" -e ntier_test_certificate_key="$key"
+  settings=(); [ "$n" = 2 ] || settings=(-e '{"database_extra_settings": {"work_mem": "12MB"}}')
+  run "7-certificate$n" site.yml -e ntier_test_certificate="$crt" -e ntier_test_certificate_key="$key" "${settings[@]}"
   [ "$rc" -eq 0 ] || { tail -60 "$NTIER_STATE/7-certificate$n.log"; exit 1; }
+  want=12MB; [ "$n" = 1 ] || want=4MB
+  [ "$(psql_demo 'SHOW work_mem')" = "$want" ] && [ "$(postmaster)" = "$pg_pid" ] \
+    || fail "7: work_mem $want, applied by a reload, PostgreSQL not restarted ($(psql_demo 'SHOW work_mem'), pid $(postmaster) was $pg_pid)"
   got=$(served); echo "served: $got"
   [ -n "$got" ] && [ "$got" = "$(openssl x509 -in "$crt" -noout -fingerprint -sha256)" ] \
     && [ "$got" != "$selfsigned" ] || fail "7: HAProxy serves certificate $n"

@@ -29,6 +29,13 @@ cp -r "$DIR/stages/group_vars" "$NTIER_STATE/inventory/"
 tar -C "$TOP/demo/project" --exclude=__pycache__ -czf "$NTIER_STATE/demo-1.tar.gz" .
 rm -rf "$NTIER_STATE/demo-2"; cp -r "$TOP/demo/project" "$NTIER_STATE/demo-2"
 echo "/* second release */" >> "$NTIER_STATE/demo-2/notes/static/notes/style.css"
+# ... a git work tree, with what a developer's checkout holds and its VCS ignores: none of
+# it may reach the hosts (test_stack)
+printf '.env\n*.sqlite3\n/media/\n' > "$NTIER_STATE/demo-2/.gitignore"
+echo "DJANGO_SECRET_KEY=a-developer-s-own" > "$NTIER_STATE/demo-2/.env"
+echo "local data" > "$NTIER_STATE/demo-2/db.sqlite3"
+mkdir -p "$NTIER_STATE/demo-2/media"; echo "a local upload" > "$NTIER_STATE/demo-2/media/local.txt"
+git -C "$NTIER_STATE/demo-2" init -q
 export NTIER_SOURCE=$NTIER_STATE/demo-1.tar.gz NTIER_CERT_NAMES="demo.example.test 192.0.2.10"
 for host in $(sed -n 's/^ *- name: \(ntier-grow-[a-z0-9]*\)$/\1/p' "$DIR/molecule.yml"); do
   printf 'ansible_host: %s\n' "$("$TOP/tools/podman-ip.sh" "$host")" > "$NTIER_STATE/inventory/host_vars/$host.yml"
@@ -71,7 +78,11 @@ for stage in $STAGES; do
   ansible-playbook --check --diff -i "$inv" "$TOP/site.yml" > "$log.check.log" 2>&1 &
   checker=$!
   verified=0
-  NTIER_INVENTORY=$inv NTIER_STAGE=$stage NTIER_POLL=$log.poll.json NTIER_SECRETS_DIR=$NTIER_STATE/secrets \
+  # testssl.sh against the public endpoint: on one server (nginx) and behind HAProxy
+  tls_scan=; case $stage in 1-single|4-balanced) tls_scan=1;; esac
+  # the checks that stop a service (the firewall table, PostgreSQL) at the balanced step only
+  quick=1; [ "$stage" != 4-balanced ] || quick=
+  NTIER_QUICK=$quick NTIER_TLS_SCAN=$tls_scan NTIER_INVENTORY=$inv NTIER_STAGE=$stage NTIER_POLL=$log.poll.json NTIER_SECRETS_DIR=$NTIER_STATE/secrets \
     NTIER_EARLIER_STAGES="${done_stages[*]}" NTIER_DRAINED=$log.drained \
     python3 -m pytest -q -rs -p no:cacheprovider "$TOP/tests/integration/test_stack.py" "$TOP/tests/integration/test_grow.py" \
     > "$log.verify.log" 2>&1 || verified=$?

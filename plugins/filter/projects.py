@@ -7,31 +7,15 @@ another role's defaults.
 
 from __future__ import annotations
 
-DOCUMENTATION = r"""
-name: project_layout
-short_description: Complete one entry of ntier_projects with its derived paths and names
-description:
-  - Adds root, static_root, media_root, socket, db_name, db_user, static_url, media_url and
-    health_path to a project entry, keeping any the inventory sets itself.
-positional: _input
-options:
-  _input:
-    description: One entry of ntier_projects.
-    type: dict
-    required: true
-"""
 
-EXAMPLES = r"""
-- name: Where the demo project lives
-  ansible.builtin.debug:
-    msg: "{{ (ntier_projects[0] | ntier.django.project_layout).root }}"
-"""
-
-RETURN = r"""
-_value:
-  description: The completed project entry.
-  type: dict
-"""
+# Uploads are never executed: only these types, which browsers do not run, are served as
+# what they are; every other upload (html, svg, js...) is a download (octet-stream). The
+# one list nginx (web and media hosts) and Apache are given: {MIME type: [extensions]}.
+UPLOAD_TYPES = {
+    "image/png": ["png"], "image/jpeg": ["jpg", "jpeg"], "image/gif": ["gif"], "image/webp": ["webp"],
+    "image/avif": ["avif"], "application/pdf": ["pdf"], "text/plain": ["txt"], "audio/mpeg": ["mp3"],
+    "video/mp4": ["mp4"],
+}
 
 
 def project_layout(project):
@@ -51,6 +35,7 @@ def project_layout(project):
         "health_path": "/-/health/",
         "source_subdir": "",
         "requirements_file": "requirements.txt",
+        "pip_index_url": "",
         "install_project": False,
         "system_packages": [],
         "extra_settings": {},
@@ -76,12 +61,17 @@ def database_projects(projects, secrets):
     return out
 
 
-def nginx_sites(projects, serve_files=True, behind=None, files_from=None):
+def nginx_sites(projects, serve_files=True, behind=None, files_from=None, topology=None):
     """The nginx role's view of the web tier: one site per project.
 
     HTTPS by default; plain HTTP from the load balancers only when ``behind`` lists them.
     ``files_from`` lists the media hosts that serve /static/ and /media/ in its place.
+    ``topology`` (ntier.django.topology) gives both: the load balancers in front, else
+    the media hosts.
     """
+    if topology is not None:
+        behind = topology.get("lb_addresses") or []
+        files_from = [] if topology.get("web_behind_lb") else (topology.get("media_upstreams") or [])
     sites = []
     for project in projects:
         p = project_layout(project)
@@ -114,6 +104,7 @@ def media_sites(projects, store_dir, allow):
             "allow": list(allow),
             "static_url": p["static_url"], "static_root": f"{store_dir}/{p['name']}/static",
             "media_url": p["media_url"], "media_root": f"{store_dir}/{p['name']}/media",
+            "upload_types": UPLOAD_TYPES,
         })
     return sites
 
@@ -126,6 +117,18 @@ def shared_storage(project, topology, store_dir, user, host_key, private_key):
     return {"host": topology["media_store_address"], "user": user, "host_key": host_key,
             "private_key": private_key, "static_path": f"/{p['name']}/static",
             "media_path": f"/{p['name']}/media"}
+
+
+def media_primary(topology, host, hostvars, media):
+    """The media role's media_primary for ``host``: {} on the store the web nodes write (or
+    without a media tier); on a standby, how it reaches the primary's store: {address,
+    user, host_key (the primary's media_host_key, once exported), private_key}.
+    ``media`` is the cluster role's cluster_media ({user, private_key, ...})."""
+    primary = topology.get("media_store_host")
+    if not topology.get("media_dedicated") or host == primary:
+        return {}
+    return {"address": topology["media_store_address"], "user": media["user"],
+            "host_key": hostvars[primary].get("media_host_key") or "", "private_key": media.get("private_key", "")}
 
 
 def store_dirs(projects, store_dir, kind="media"):
@@ -147,7 +150,7 @@ def _files(p, serve_files):
     if not serve_files:
         return {}
     return {"static_url": p["static_url"], "static_root": p["static_root"],
-            "media_url": p["media_url"], "media_root": p["media_root"]}
+            "media_url": p["media_url"], "media_root": p["media_root"], "upload_types": UPLOAD_TYPES}
 
 
 def tls_sites(projects):
@@ -185,18 +188,11 @@ def apache_sites(projects, serve_files=True):
     return sites
 
 
-def rollback_choices(name, statuses):
-    """The releases the web nodes would roll project ``name`` back to: the sorted distinct
-    "previous" of every node's status ({project: {current, previous, pending}}); "" stands
-    for a node with none. One element: the nodes agree."""
-    return sorted({(status or {}).get(name, {}).get("previous", "") for status in statuses})
-
-
 class FilterModule:
     def filters(self):
         return {
-            "rollback_choices": rollback_choices,
             "project_layout": project_layout,
+            "media_primary": media_primary,
             "database_projects": database_projects,
             "nginx_sites": nginx_sites,
             "apache_sites": apache_sites,

@@ -9,32 +9,6 @@ from __future__ import annotations
 
 import json
 
-DOCUMENTATION = r"""
-name: python_literal
-short_description: Render data as a Python literal
-description:
-  - Returns Python source text for plain data (strings, numbers, booleans, None, lists and
-    mappings), safe to place in a generated Python module such as a Django settings file.
-positional: _input
-options:
-  _input:
-    description: The value to render.
-    type: raw
-    required: true
-"""
-
-EXAMPLES = r"""
-- name: A settings line
-  ansible.builtin.debug:
-    msg: "ALLOWED_HOSTS = {{ ['example.org'] | ntier.django.python_literal }}"
-"""
-
-RETURN = r"""
-_value:
-  description: Python source text.
-  type: str
-"""
-
 
 def _render(value) -> str:
     if value is None or isinstance(value, bool):

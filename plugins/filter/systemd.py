@@ -4,31 +4,6 @@ from __future__ import annotations
 
 import string
 
-DOCUMENTATION = r"""
-name: mount_unit
-short_description: The name of the systemd mount unit of a path
-description:
-  - Escapes the path the way C(systemd-escape --path --suffix=mount) does.
-positional: _input
-options:
-  _input:
-    description: An absolute path.
-    type: str
-    required: true
-"""
-
-EXAMPLES = r"""
-- name: Unit of /srv/django/demo/media
-  ansible.builtin.debug:
-    msg: "{{ '/srv/django/demo/media' | ntier.django.mount_unit }}"  # srv-django-demo-media.mount
-"""
-
-RETURN = r"""
-_value:
-  description: The unit name.
-  type: str
-"""
-
 _PLAIN = set(string.ascii_letters + string.digits + ":_.")
 
 

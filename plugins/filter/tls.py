@@ -1,36 +1,9 @@
-"""Subject Alternative Names of a certificate from a site's server names."""
+"""TLS: Subject Alternative Names of a certificate from a site's server names, and the
+TLS 1.2 cipher list of a Mozilla server-side TLS profile."""
 
 from __future__ import annotations
 
 import ipaddress
-
-DOCUMENTATION = r"""
-name: subject_alt_names
-short_description: Subject Alternative Names for a list of server names
-description:
-  - Each IPv4 or IPv6 address becomes C(IP:<address>), every other name C(DNS:<name>).
-positional: _input
-options:
-  _input:
-    description: Host names and addresses a site answers to.
-    type: list
-    elements: str
-    required: true
-"""
-
-EXAMPLES = r"""
-- name: SANs of a site reached by name and by address
-  ansible.builtin.debug:
-    msg: "{{ ['demo.example.test', '192.0.2.10'] | ntier.django.subject_alt_names }}"
-    # ['DNS:demo.example.test', 'IP:192.0.2.10']
-"""
-
-RETURN = r"""
-_value:
-  description: The names, each prefixed with its type.
-  type: list
-  elements: str
-"""
 
 
 def subject_alt_names(names):
@@ -44,6 +17,25 @@ def subject_alt_names(names):
     return out
 
 
+# Mozilla's server-side TLS recommendations (https://wiki.mozilla.org/Security/Server_Side_TLS),
+# "intermediate": AEAD ciphers with forward secrecy for TLS 1.2 (TLS 1.3's own suites are
+# all fine). The DHE suites of the profile are left out: they need a DH group of 2048 bits
+# or more that not every server here is given, and every client of the profile has ECDHE.
+PROFILES = {
+    "intermediate": [
+        "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+    ],
+}
+
+
+def tls_ciphers(profile="intermediate"):
+    if profile not in PROFILES:
+        raise ValueError(f"tls_ciphers: profile must be one of {', '.join(PROFILES)}, not {profile!r}")
+    return ":".join(PROFILES[profile])
+
+
 class FilterModule:
     def filters(self):
-        return {"subject_alt_names": subject_alt_names}
+        return {"subject_alt_names": subject_alt_names, "tls_ciphers": tls_ciphers}

@@ -8,48 +8,39 @@ The first play of site.yml fails on any error, before a host is touched.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import posixpath
 import re
-
-DOCUMENTATION = r"""
-name: topology
-short_description: Compute the deployment topology from the inventory groups
-description:
-  - Returns a mapping with the database host and address, the addresses PostgreSQL and
-    memcached listen on, the clients PostgreSQL admits, and the cache locations Django uses.
-  - When every tier sits on one host, services listen on loopback only.
-positional: _input
-options:
-  _input:
-    description: The inventory groups (the C(groups) variable).
-    type: dict
-    required: true
-  addresses:
-    description: Mapping of host name to the private address other hosts reach it on.
-    type: dict
-    required: true
-  cache_port:
-    description: memcached port.
-    type: int
-    default: 11211
-"""
-
-EXAMPLES = r"""
-- name: Show the topology
-  ansible.builtin.debug:
-    msg: "{{ groups | ntier.django.topology(addresses=my_addresses) }}"
-"""
-
-RETURN = r"""
-_value:
-  description: The topology.
-  type: dict
-"""
 
 TIERS = ("db", "cache", "web", "media", "lb")
 PROJECT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 SETTINGS_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 LOOPBACK = "127.0.0.1"
+# What reaches a system account, a path, a unit name, SQL or a config file
+ACCOUNT = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,62}$")
+SAFE_PATH = re.compile(r"^/[A-Za-z0-9._/-]*$")
+RELATIVE_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/-]*$")
+DEBIAN_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+HOST_NAME = re.compile(r"^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+PIP_INDEX = re.compile(r"^https?://[^\s'\"\\]+$")
+DEPLOYMENT = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+URL_PATH = re.compile(r"^/([A-Za-z0-9._~-]+/)*$")
+SETTING_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+# Accounts and names a project may not take: Debian's base accounts (base-passwd), the
+# accounts of the services this collection installs, and names of PostgreSQL and systemd
+# that mean something else. The hosts' ssh users are refused too (topology_errors).
+RESERVED_NAMES = frozenset("""
+    root daemon bin sys sync games man lp mail news uucp proxy www-data backup list irc gnats nobody
+    _apt systemd-network systemd-resolve systemd-timesync systemd-journal messagebus sshd polkitd
+    postgres memcache haproxy keepalived_script nginx apache apache2 ssl-cert ntier-media ntier
+    admin sudo staff users adm public template0 template1 pg_signal_backend current_user session_user
+""".split())
+# Directories a project's root may not be, nor lie under (the system's own)
+SYSTEM_DIRS = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/root", "/run", "/sbin",
+               "/sys", "/tmp", "/usr", "/var/lib", "/var/log", "/var/cache", "/var/tmp", "/var/run")
 
 
 def _group(groups, name):
@@ -79,10 +70,12 @@ def topology(groups, addresses, cache_port=11211, vip=""):
 
     firewall = {}
     if not db_local and db_host is not None:
-        firewall.setdefault(db_host, []).append({"name": "postgresql", "port": 5432, "sources": sources(web)})
+        firewall.setdefault(db_host, []).append({"name": "postgresql", "port": 5432, "sources": sources(web),
+                                              "unit": "postgresql@.service"})
     if not cache_local:
         for h in cache:
-            firewall.setdefault(h, []).append({"name": "memcached", "port": cache_port, "sources": sources(web)})
+            firewall.setdefault(h, []).append({"name": "memcached", "port": cache_port, "sources": sources(web),
+                                            "unit": "memcached.service"})
     if media_dedicated:
         for h in media:
             firewall.setdefault(h, []).append({"name": "media-http", "port": 80, "sources": sources(front)})
@@ -130,11 +123,121 @@ def topology(groups, addresses, cache_port=11211, vip=""):
     }
 
 
-def topology_errors(groups, web_server="gunicorn", projects=None, secret_keys=None, vip=""):
-    """Return a list of messages, empty when the inventory can be deployed."""
+def _weak_key(key):
+    key = str(key)
+    return len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure")
+
+
+def _weak_password(password):
+    password = str(password)
+    classes = sum(any(f(c) for c in password) for f in (str.islower, str.isupper, str.isdigit))
+    return len(password) < 16 or len(set(password)) < 8 or classes < 2
+
+
+def _path_errors(label, key, value, absolute=True):
+    """Paths are normalised, of plain characters, absolute or relative as their use needs."""
+    value = str(value)
+    if absolute:
+        if not SAFE_PATH.match(value) or posixpath.normpath(value) != value or value == "/":
+            return [f"{label}.{key} is '{value}': give a normalised absolute path of letters, digits and ._-/ "
+                    "(no '..', no trailing /), e.g. /srv/django/mysite."]
+        return []
+    if not RELATIVE_PATH.match(value) or posixpath.normpath(value) != value or value.split("/")[0] == "..":
+        return [f"{label}.{key} is '{value}': give a normalised path inside the source, of letters, digits and ._-/ "
+                "(no leading /, no '..')."]
+    return []
+
+
+def _project_errors(label, project, ssh_users):
+    """The checks of one project's keys that reach a shell, a path, SQL or a config file."""
+    errors = []
+    name = project.get("name", "")
+    for key in ("user", "db_name", "db_user"):
+        value = project.get(key)
+        if value is not None and not ACCOUNT.match(str(value)):
+            errors.append(f"{label}.{key} is '{value}': use lower-case letters, digits and _ (31 at most), starting with a letter.")
+    for key in ("user", "db_name", "db_user"):
+        value = project.get(key) or name
+        given = f"{key} is '{value}'" if project.get(key) else f"{key} is '{value}' (the project's name)"
+        if value in RESERVED_NAMES or str(value).startswith(("pg_", "systemd")):
+            errors.append(f"{label}.{given}, a system account or reserved name: the project would take it over; "
+                          f"set {key} to a name of its own.")
+        elif value in ssh_users and key == "user":
+            errors.append(f"{label}.{given}, the account Ansible logs in with: the project would take it over and "
+                          f"lock Ansible out; set user to a name of its own.")
+    root = project.get("root")
+    if root is not None:
+        found = _path_errors(label, "root", root)
+        errors += found
+        if not found and (root in ("/srv", "/home", "/opt", "/var", "/srv/django")
+                          or any(root == d or root.startswith(d + "/") for d in SYSTEM_DIRS)):
+            errors.append(f"{label}.root is '{root}', a system directory: give a directory of the project's own, "
+                          "e.g. /srv/django/<name>.")
+    python = project.get("python")
+    if python is not None:
+        errors += _path_errors(label, "python", python)
+    for key in ("source_subdir", "requirements_file"):
+        value = project.get(key)
+        if value:
+            errors += _path_errors(label, key, value, absolute=False)
+    index = project.get("pip_index_url")
+    if index and not PIP_INDEX.match(str(index)):
+        # (the value is a secret: not repeated)
+        errors.append(f"{label}.pip_index_url is not an http(s) URL without spaces or quotes: give the index as pip "
+                      "takes it, e.g. https://user:token@pypi.example.com/simple/.")
+    version = project.get("version")
+    if version and not VERSION.match(str(version)):
+        errors.append(f"{label}.version is '{version}': use letters, digits and ._+- (63 at most, starting with a "
+                      "letter or digit), e.g. v1.4.2; it names a directory.")
+    keep = project.get("keep_releases")
+    if keep is not None and (not isinstance(keep, int) or isinstance(keep, bool) or keep < 2):
+        errors.append(f"{label}.keep_releases is {keep}: keep 2 or more (the current release and the one a rollback goes to).")
+    for package in project.get("system_packages") or []:
+        if not DEBIAN_PACKAGE.match(str(package)):
+            errors.append(f"{label}.system_packages has '{package}': give Debian package names (e.g. libpq5).")
+    for server_name in project.get("server_names") or []:
+        if not HOST_NAME.match(str(server_name)) or len(str(server_name)) > 253:
+            errors.append(f"{label}.server_names has '{server_name}': give host names (letters, digits, - and .), "
+                          "e.g. www.example.com.")
+    health = project.get("health_path")
+    if health is not None and not URL_PATH.match(str(health)):
+        errors.append(f"{label}.health_path is '{health}': give a path that starts and ends with /, of letters, "
+                      "digits and ._~-, e.g. /-/health/.")
+    for setting in (project.get("extra_settings") or {}):
+        if not SETTING_NAME.match(str(setting)):
+            errors.append(f"{label}.extra_settings has '{setting}': Django settings are upper-case names "
+                          "(letters, digits, _), e.g. SESSION_COOKIE_AGE.")
+    fallbacks = project.get("secret_key_fallbacks")
+    if fallbacks is not None:
+        weak = [i for i, key in enumerate(fallbacks) if _weak_key(key)]
+        if weak:
+            errors.append(f"{label}.secret_key_fallbacks has weak keys (positions {', '.join(map(str, weak))}): every "
+                          "accepted key must be as strong as secret_key (50 or more random characters).")
+        if project.get("secret_key") is not None and project.get("secret_key") in fallbacks:
+            errors.append(f"{label}.secret_key_fallbacks holds secret_key itself: list only the old keys.")
+    password = project.get("db_password")
+    if password is not None and _weak_password(password):
+        errors.append(f"{label}.db_password is too weak ({len(str(password))} characters): use 16 or more random "
+                      "characters mixing letters and digits, or remove it to have one generated on the controller.")
+    return errors
+
+
+def topology_errors(groups, web_server="gunicorn", projects=None, secret_keys=None, vip="", hostvars=None,
+                    admins=None, deployment=None, secrets_dir=None, data_empty_ok=None):
+    """Return a list of messages, empty when the inventory can be deployed.
+
+    ``hostvars`` (optional) gives each host's ``ansible_user`` (a project may not take it
+    over) and ``ntier_private_address`` (an IP address, not the virtual IP).
+    """
     errors = []
     projects = projects if projects is not None else []
     secret_keys = secret_keys or {}
+    ssh_users, addresses = {"root"}, {}
+    for host in _group(groups, "all") if hostvars is not None else []:
+        hv = hostvars[host]
+        ssh_users.add(str(hv.get("ansible_user") or "root"))
+        if hv.get("ntier_private_address"):
+            addresses[host] = str(hv.get("ntier_private_address"))
     web, db, cache, media, lb = (set(_group(groups, t)) for t in ("web", "db", "cache", "media", "lb"))
     for tier, what in (("db", "the PostgreSQL server"), ("web", "the Django web servers"), ("cache", "the memcached servers"),
                        ("media", "the host that serves static files and uploads (the web host, on one server)")):
@@ -180,8 +283,39 @@ def topology_errors(groups, web_server="gunicorn", projects=None, secret_keys=No
         )
     if vip and not lb:
         errors.append("ntier_vip is set but group 'lb' is empty: the virtual IP belongs to the load balancers; add them or remove ntier_vip.")
-    if vip and not re.match(r"^\d{1,3}(\.\d{1,3}){3}$", str(vip)):
-        errors.append(f"ntier_vip is '{vip}': give an IPv4 address (a free one on the load balancers' network).")
+    if vip:
+        try:
+            address = ipaddress.IPv4Address(str(vip))
+        except ValueError:
+            address = None
+        if address is None or address.is_loopback or address.is_multicast or address.is_unspecified or address.is_link_local:
+            errors.append(f"ntier_vip is '{vip}': give an IPv4 address (a free one on the load balancers' network).")
+        else:
+            owners = sorted(h for h, a in addresses.items() if a == str(vip))
+            if owners:
+                errors.append(f"ntier_vip is '{vip}', the address of {', '.join(owners)}: the virtual IP must be a "
+                              "free address that no host has, on the load balancers' network.")
+    for host, address in sorted(addresses.items()):
+        try:
+            ipaddress.ip_address(str(address))
+        except ValueError:
+            errors.append(f"ntier_private_address of {host} is '{address}': give the IP address other tiers reach "
+                          "this host on (e.g. 10.0.0.12), or remove it to use the default route's.")
+    for index, admin in enumerate(admins or []):
+        if not EMAIL.match(str(admin.get("email", ""))):
+            errors.append(f"ntier_admins[{index}].email is '{admin.get('email')}': give an e-mail address.")
+        if any(c in str(admin.get("name", "")) for c in "\n\r<>\"'\\"):
+            errors.append(f"ntier_admins[{index}].name has line breaks, quotes or <>: give a plain name.")
+    if deployment is not None and not DEPLOYMENT.match(str(deployment)):
+        errors.append(f"ntier_deployment is '{deployment}': give a short name of lower-case letters, digits, "
+                      "'.', '_' or '-' (it names the controller's secrets directory), e.g. 'shop-prod'.")
+    if secrets_dir is not None and (not SAFE_PATH.match(str(secrets_dir)) or posixpath.normpath(str(secrets_dir)) != secrets_dir
+                                    or secrets_dir == "/"):
+        errors.append(f"ntier_secrets_dir is '{secrets_dir}': give an absolute, normalised path on the controller "
+                      "(no '..', no trailing '/'), e.g. /home/ops/.ntier-django/secrets/shop-prod.")
+    for kind in data_empty_ok or []:
+        if kind not in ("db", "media"):
+            errors.append(f"ntier_data_empty_ok lists '{kind}': it may list db and media only.")
     if web_server == "mod_wsgi" and (lb or media - web):
         errors.append(
             "ntier_web_server is mod_wsgi, which is supported on web hosts that answer the public and serve the "
@@ -191,6 +325,7 @@ def topology_errors(groups, web_server="gunicorn", projects=None, secret_keys=No
         errors.append("ntier_projects is empty: list at least one Django project (name, source, settings_module, wsgi_module, server_names).")
     seen = set()
     claimed = {}
+    taken = {}
     for index, project in enumerate(projects):
         label = f"ntier_projects[{index}]"
         name = project.get("name", "")
@@ -200,6 +335,20 @@ def topology_errors(groups, web_server="gunicorn", projects=None, secret_keys=No
             errors.append(f"{label}.name '{name}' is used twice: every project needs its own name.")
         seen.add(name)
         label = f"ntier_projects[{index}] ({name})"
+        errors += _project_errors(label, project, ssh_users)
+        # two projects may not share what names a system account, a directory or a database
+        for key, default in (("user", name), ("root", f"/srv/django/{name}"), ("db_name", name), ("db_user", name)):
+            value = project.get(key) or default
+            other = taken.get((key, value))
+            if other is not None and other != name:
+                errors.append(f"{label}.{key} is '{value}', already that of project '{other}': every project needs "
+                              f"its own {key}.")
+            taken.setdefault((key, value), name)
+        root = project.get("root") or f"/srv/django/{name}"
+        for key_value, other in list(taken.items()):
+            if key_value[0] == "root" and other != name and (root.startswith(key_value[1] + "/") or key_value[1].startswith(root + "/")):
+                errors.append(f"{label}.root '{root}' and project '{other}''s root '{key_value[1]}' lie inside each "
+                              "other: give each project a directory of its own.")
         source = project.get("source", "")
         if not source:
             errors.append(f"{label}.source is not set: give the path of the project's code on the controller.")
@@ -234,11 +383,44 @@ def topology_errors(groups, web_server="gunicorn", projects=None, secret_keys=No
                     "every host name belongs to one site (all sites share ports 80 and 443)."
                 )
             claimed.setdefault(server_name, name)
-        key = secret_keys.get(name)
-        if key is not None and (len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure")):
+        key = secret_keys.get(name, project.get("secret_key"))
+        if key is not None and _weak_key(key):
             errors.append(
                 f"{label}.secret_key is too weak ({len(key)} characters): use 50 or more random characters, "
                 "or remove it to have one generated on the controller."
+            )
+    return errors
+
+
+def keepalived_instance(lbs, host, addresses):
+    """One load balancer's part in the VRRP instance: its own address, its peers' (unicast)
+    and its priority. The first load balancer of the inventory holds the virtual IP while
+    it is healthy (150, then 140, 130...)."""
+    lbs = list(lbs or [])
+    if host not in lbs:
+        raise ValueError(f"keepalived_instance: {host} is not in group lb")
+    return {"address": addresses[host], "peers": [addresses[h] for h in lbs if h != host],
+            "priority": 150 - 10 * lbs.index(host)}
+
+
+def public_address_errors(addresses, allowed=False):
+    """Errors for hosts whose private address (what the other tiers reach them on:
+    database, cache and media traffic, unencrypted memcached among it) is a public one,
+    unless ``allowed`` (ntier_public_addresses_ok)."""
+    if allowed:
+        return []
+    errors = []
+    for host, address in sorted(addresses.items()):
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            continue
+        if not (ip.is_private or ip.is_loopback or ip.is_link_local):
+            errors.append(
+                f"{host} would be reached by the other tiers on {address}, a public address: the database, the "
+                "cache (memcached has no authentication) and the media store would talk across the internet. "
+                "Give the host's address on a private network (ntier_private_address), or, if that network is "
+                "public but filtered or encrypted, set ntier_public_addresses_ok: true."
             )
     return errors
 
@@ -260,6 +442,34 @@ def private_addresses(hostvars, hosts):
     return out
 
 
+# connections besides the web tier's: migrations, management commands, the moves' dumps,
+# an admin's psql (PostgreSQL keeps superuser_reserved_connections, 3, apart as well)
+DB_SPARE_CONNECTIONS = 10
+
+
+def db_connections(hostvars, web_hosts, projects, given=None):
+    """What the database must admit: every web node runs one WSGI process per CPU plus one
+    per project (gunicorn_workers, apache_wsgi_processes), each holding one persistent
+    connection (CONN_MAX_AGE), twice over while a graceful restart overlaps old and new
+    processes, plus DB_SPARE_CONNECTIONS. Returns {needed, max_connections, error}:
+    max_connections is ``given`` (ntier_db_max_connections) or the larger of needed and
+    PostgreSQL's 100; error names the fix when ``given`` is below what is needed."""
+    processes = 0
+    for host in web_hosts:
+        facts = hostvars[host].get("ansible_facts") or {}
+        processes += int(facts.get("processor_vcpus") or 1) + 1
+    needed = 2 * processes * max(len(projects or []), 1) + DB_SPARE_CONNECTIONS
+    error = ""
+    if given is not None and int(given) < needed:
+        error = (f"ntier_db_max_connections is {given}, but the web tier can hold {needed} connections "
+                 f"({len(web_hosts)} web node(s), one process per CPU plus one, {len(projects or [])} project(s), "
+                 f"twice over during a graceful restart, plus {DB_SPARE_CONNECTIONS}): raise it to {needed} or more, "
+                 "or leave it out to let the run size it.")
+    return {"needed": needed, "max_connections": int(given) if given is not None else max(needed, 100), "error": error}
+
+
 class FilterModule:
     def filters(self):
-        return {"topology": topology, "topology_errors": topology_errors, "private_addresses": private_addresses}
+        return {"keepalived_instance": keepalived_instance, "db_connections": db_connections,
+                "topology": topology, "topology_errors": topology_errors, "private_addresses": private_addresses,
+                "public_address_errors": public_address_errors}

@@ -5,11 +5,14 @@ db, cache, web and media. Hosts are reached with testinfra's podman backend. HTT
 are made with curl on a web host, through the real stack, to the name the site serves.
 """
 import contextlib
+import csv
+import io
 import json
 import os
 import re
 import shlex
 import subprocess
+import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -260,11 +263,43 @@ def app_of(web, web_server):
     return lambda project: App(web, project, web_server)
 
 
-class Apps:
-    """A site's application on every web node at once."""
+def wait_until(predicate, seconds=20):
+    """True as soon as predicate() is, polling every half second; False after ``seconds``."""
+    end = time.time() + seconds
+    while time.time() < end:
+        if predicate():
+            return True
+        time.sleep(0.5)
+    return False
 
-    def __init__(self, apps):
-        self.apps = apps
+
+def haproxy_servers(lb, backend):
+    """{server: status} of one backend on a load balancer, from HAProxy's "show stat" (its
+    admin socket), read by column name."""
+    out = lb.check_output("echo 'show stat' | socat stdio UNIX-CONNECT:/run/haproxy/admin.sock")
+    rows = csv.DictReader(io.StringIO(out.lstrip("# ")))
+    return {r["svname"]: r["status"] for r in rows if r["pxname"] == backend and r["svname"] not in ("FRONTEND", "BACKEND")}
+
+
+class Apps:
+    """A site's application on every web node at once (and the load balancers in front)."""
+
+    def __init__(self, apps, lbs=()):
+        self.apps, self.lbs = apps, list(lbs)
+
+    def wait_up(self, within=30):
+        """Wait until every load balancer sees every web node of the site UP again: after
+        the application was stopped long enough, HAProxy's checks marked the nodes DOWN,
+        and they need haproxy_check_rise passing checks to come back."""
+        backend = f"site_{self.apps[0].project}"
+        deadline = time.monotonic() + within
+        for lb in self.lbs:
+            while True:
+                down = {name: status for name, status in haproxy_servers(lb, backend).items() if status != "UP"}
+                if not down:
+                    break
+                assert time.monotonic() < deadline, f"{lb.backend.hostname}: not UP {within} s after the restart: {down}"
+                time.sleep(0.5)
 
     def pause(self):
         for app in self.apps:
@@ -282,8 +317,10 @@ class Apps:
             yield
         finally:
             self.resume()
+        self.wait_up()
 
 
 @pytest.fixture(scope="session")
 def apps_of(groups, hosts, web_server):
-    return lambda project: Apps([App(hosts[h], project, web_server) for h in groups["web"]])
+    return lambda project: Apps([App(hosts[h], project, web_server) for h in groups["web"]],
+                                [hosts[h] for h in groups.get("lb", [])])

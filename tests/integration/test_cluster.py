@@ -2,11 +2,12 @@
 balancer when the one holding it fails, and the site keeps answering with a cache host down."""
 import json
 import os
+import subprocess
 import time
 
 import pytest
 
-from conftest import private_address
+from conftest import haproxy_servers, private_address, wait_until
 from test_stack import _upload
 
 pytestmark = pytest.mark.skipif(not os.environ.get("NTIER_VIP_NETWORK"), reason="only with a virtual IP")
@@ -18,15 +19,6 @@ def _holder(hosts, groups, vip):
     return held[0]
 
 
-def _wait(predicate, seconds=20):
-    end = time.time() + seconds
-    while time.time() < end:
-        if predicate():
-            return True
-        time.sleep(0.5)
-    return False
-
-
 def test_virtual_ip_moves_when_its_load_balancer_fails(http, hosts, groups, entry_address):
     vip = entry_address
     first = _holder(hosts, groups, vip)
@@ -34,14 +26,14 @@ def test_virtual_ip_moves_when_its_load_balancer_fails(http, hosts, groups, entr
     assert http.request("/").status == 200
     hosts[first].run_test("systemctl stop haproxy")
     try:
-        assert _wait(lambda: _holder_or_none(hosts, groups, vip) not in (None, first)), "the address did not move"
-        assert _wait(lambda: http.request("/", timeout=3).status == 200), "the site does not answer on the moved address"
+        assert wait_until(lambda: _holder_or_none(hosts, groups, vip) not in (None, first)), "the address did not move"
+        assert wait_until(lambda: http.request("/", timeout=3).status == 200), "the site does not answer on the moved address"
         assert http.post_form("/notes/", data={"text": "written after failover"}).status == 302
     finally:
         hosts[first].run_test("systemctl start haproxy")
     # the healthy first load balancer takes its address back, and the site answers there
-    assert _wait(lambda: _holder_or_none(hosts, groups, vip) == first), "the address did not come back"
-    assert _wait(lambda: http.request("/", timeout=3).status == 200)
+    assert wait_until(lambda: _holder_or_none(hosts, groups, vip) == first), "the address did not come back"
+    assert wait_until(lambda: http.request("/", timeout=3).status == 200)
 
 
 def _holder_or_none(hosts, groups, vip):
@@ -77,22 +69,21 @@ def test_files_served_by_the_standby_when_the_primary_media_host_is_down(http, h
     url = _upload(http, f"standby-{int(time.time())}.txt", content)
     standby = hosts[groups["media"][1]]
     copy = f"/srv/media/{project}{url}"
-    assert _wait(lambda: standby.file(copy).exists, 60), "the standby did not copy the upload"
+    assert wait_until(lambda: standby.file(copy).exists, 60), "the standby did not copy the upload"
     assert standby.file(copy).content_string == content
     primary = hosts[groups["media"][0]]
     primary.run_test("systemctl stop nginx")
     try:
         # the load balancers notice within their health checks and send files to the standby
-        assert _wait(lambda: http.request(url, timeout=3).status == 200, 30), "files not served by the standby"
+        assert wait_until(lambda: http.request(url, timeout=3).status == 200, 30), "files not served by the standby"
         assert http.request(url).body == content
     finally:
         primary.run_test("systemctl start nginx")
         # the next checks write uploads that only the primary has at once: wait until every
         # load balancer sends files to it again
-        stat = ("echo 'show stat' | socat stdio UNIX-CONNECT:/run/haproxy/admin.sock"
-                f" | awk -F, '$1 == \"files\" && $2 == \"{groups['media'][0]}\" {{ print $18 }}'")
         for lb in groups["lb"]:
-            assert _wait(lambda: hosts[lb].check_output(stat).strip() == "UP", 30), f"{lb} does not see the primary back"
+            assert wait_until(lambda: haproxy_servers(hosts[lb], "files").get(groups["media"][0]) == "UP", 30), \
+                f"{lb} does not see the primary back"
 
 
 def test_rolling_deploy_drained_each_node_on_every_load_balancer(groups):
@@ -102,3 +93,52 @@ def test_rolling_deploy_drained_each_node_on_every_load_balancer(groups):
         drained = open(os.path.join(os.environ["NTIER_DRAINED_DIR"], f"{lb}.drained")).read()
         for node in groups["web"]:
             assert f" site_demo/{node}\n" in drained, f"{node} was never drained on {lb}"
+
+
+def test_a_rebuilt_primary_media_store_is_refused_and_the_standby_keeps_its_copy(http, hosts, groups, project):
+    """The primary media host comes back empty under its name (its store's contents, its
+    identity and its record gone, an empty store with a new identity in their place, as a
+    rebuild would leave it): the standby copies nothing (it would have deleted every
+    upload), and site.yml refuses before any change."""
+    if len(groups.get("media", [])) < 2:
+        pytest.skip("one media host")
+    url = _upload(http, f"rebuild-{int(time.time())}.txt", "kept through a rebuild")
+    primary, standby = hosts[groups["media"][0]], hosts[groups["media"][1]]
+    copy = f"/srv/media/{project}{url}"
+    assert wait_until(lambda: standby.file(copy).exists, 60), "the standby did not copy the upload"
+    count = f"find /srv/media/{project}/media -type f | wc -l"
+    before = int(standby.check_output(count))
+    # in place (the SFTP sessions are chrooted into this directory), then an empty store
+    primary.check_output(
+        "set -e; mkdir /root/rebuilt; mv /srv/media/.ntier-store-id /srv/media/* /root/rebuilt/;"
+        " mv /etc/ansible/facts.d/ntier_django.fact /root/rebuilt/fact;"
+        f" mkdir -p /srv/media/{project}/static /srv/media/{project}/media;"
+        f" chown ntier-media: /srv/media/{project}/static /srv/media/{project}/media;"
+        " head -c 16 /dev/urandom | od -An -tx1 | tr -d ' ' > /srv/media/.ntier-store-id")
+    try:
+        # three copy intervals: each refused, nothing deleted
+        time.sleep(50)
+        assert int(standby.check_output(count)) == before, "the standby mirrored the empty store"
+        assert standby.file(copy).content_string == "kept through a rebuild"
+        assert standby.check_output("systemctl show -P Result ntier-media-sync.service") == "exit-code"
+        assert "is not the store this standby copies" in standby.check_output(
+            "journalctl -u ntier-media-sync.service -n 20 --no-pager")
+        env = {**os.environ,
+               "ANSIBLE_CONFIG": os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "ansible.cfg"),
+               "ANSIBLE_COLLECTIONS_PATH": os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "collections"),
+               "ANSIBLE_NOCOLOR": "1"}
+        run = subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"],
+                              os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "site.yml")],
+                             capture_output=True, text=True, env=env, timeout=600)
+        out = " ".join(run.stdout.split())
+        assert run.returncode != 0
+        assert (f"The uploaded files of the last deployment live on {groups['media'][0]}, "
+                f"but {groups['media'][0]} records none") in out, out[-3000:]
+        assert "changed=" not in out.split("PLAY RECAP")[-1].replace("changed=0", ""), "the refused run changed something"
+        assert int(standby.check_output(count)) == before
+    finally:
+        primary.check_output(
+            "set -e; rm -rf /srv/media/* /srv/media/.ntier-store-id; mv /root/rebuilt/fact /etc/ansible/facts.d/ntier_django.fact;"
+            " mv /root/rebuilt/.ntier-store-id /root/rebuilt/* /srv/media/; rmdir /root/rebuilt")
+    # the pinned store is back: the standby copies again
+    assert wait_until(lambda: standby.check_output("systemctl show -P Result ntier-media-sync.service") == "success", 60)

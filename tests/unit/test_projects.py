@@ -61,13 +61,22 @@ def test_mount_unit_names_match_systemd_escape():
     assert sd.mount_unit("/.a/b c") == "\\x2ea-b\\x20c.mount"
 
 
-def test_rollback_choices_agree_or_list_what_differs():
-    rollback_choices = mod.rollback_choices
-    agree = [{"demo": {"current": "b", "previous": "a"}}, {"demo": {"current": "b", "previous": "a"}}]
-    assert rollback_choices("demo", agree) == ["a"]
-    # a deploy that stopped half-way: the switched node's previous differs from the others'
-    half = [{"demo": {"current": "b", "previous": "a"}}, {"demo": {"current": "a", "previous": "z"}}]
-    assert rollback_choices("demo", half) == ["a", "z"]
-    # a node that never had a previous release
-    assert rollback_choices("demo", [{"demo": {"current": "a", "previous": ""}}]) == [""]
-    assert rollback_choices("demo", [{}]) == [""]
+def test_a_standby_media_host_copies_the_primary_store():
+    topology = {"media_dedicated": True, "media_store_host": "m1", "media_store_address": "10.0.0.5"}
+    hostvars = {"m1": {"media_host_key": "ssh-ed25519 AAAA"}, "m2": {}}
+    media = {"user": "ntier-media", "private_key": "KEY", "store_dir": "/srv/media"}
+    assert mod.media_primary(topology, "m1", hostvars, media) == {}
+    assert mod.media_primary(topology, "m2", hostvars, media) == {
+        "address": "10.0.0.5", "user": "ntier-media", "host_key": "ssh-ed25519 AAAA", "private_key": "KEY"}
+    assert mod.media_primary({"media_dedicated": False}, "w1", hostvars, media) == {}
+
+
+def test_every_web_server_gets_the_same_upload_types():
+    projects = [{"name": "demo", "server_names": ["d.example"], "wsgi_module": "demo.wsgi", "source": "/x",
+                 "settings_module": "demo.settings"}]
+    nginx = mod.nginx_sites(projects)[0]["upload_types"]
+    assert nginx is mod.UPLOAD_TYPES
+    assert mod.apache_sites(projects)[0]["upload_types"] is nginx
+    assert mod.media_sites(projects, "/srv/media", [])[0]["upload_types"] is nginx
+    assert "text/html" not in nginx and "image/svg+xml" not in nginx
+    assert "upload_types" not in mod.nginx_sites(projects, serve_files=False)[0]

@@ -1,6 +1,8 @@
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 spec = importlib.util.spec_from_file_location("tls", Path(__file__).parents[2] / "plugins" / "filter" / "tls.py")
 mod = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(mod)
@@ -19,3 +21,11 @@ def test_names_and_addresses():
 
 def test_empty():
     assert mod.subject_alt_names([]) == []
+
+
+def test_intermediate_ciphers_are_ecdhe_with_aead_only():
+    ciphers = mod.tls_ciphers("intermediate").split(":")
+    assert len(ciphers) == 6
+    assert all(c.startswith("ECDHE-") and ("GCM" in c or "CHACHA20" in c) for c in ciphers)
+    with pytest.raises(ValueError):
+        mod.tls_ciphers("old")

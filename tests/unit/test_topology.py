@@ -123,6 +123,10 @@ def test_balanced_topology():
     # w1 is a cache server for both web nodes, and a web node behind the load balancer
     assert fw["w1"] == {"memcached": ["10.0.0.3", "10.0.0.4"], "web-http": ["10.0.0.9"]}
     assert fw["m1"] == {"media-http": ["10.0.0.9"]}
+    # the services without authentication of their own fail closed without the table
+    units = {h: {r["name"]: r.get("unit", "") for r in rules} for h, rules in t["firewall"].items()}
+    assert units["db1"] == {"postgresql": "postgresql@.service"}
+    assert units["w1"] == {"memcached": "memcached.service", "web-http": ""}
     assert "h1" not in mod.topology(ONE, ADDR)["firewall"]
 
 
@@ -170,3 +174,102 @@ def test_two_sites_cannot_claim_one_host_name():
     errors = mod.topology_errors(ONE, "gunicorn", [project(), project(name="blog", server_names=["b.test", "demo.example.test"])])
     assert len(errors) == 1
     assert "claims 'demo.example.test', already a name of project 'demo'" in errors[0]
+
+
+def test_keepalived_the_first_load_balancer_has_the_highest_priority():
+    addresses = {"lb1": "10.0.0.1", "lb2": "10.0.0.2", "lb3": "10.0.0.3"}
+    assert mod.keepalived_instance(["lb1", "lb2", "lb3"], "lb1", addresses) == {
+        "address": "10.0.0.1", "peers": ["10.0.0.2", "10.0.0.3"], "priority": 150}
+    assert mod.keepalived_instance(["lb1", "lb2", "lb3"], "lb3", addresses)["priority"] == 130
+    with pytest.raises(ValueError):
+        mod.keepalived_instance(["lb1"], "web1", addresses)
+
+
+# what reaches a system account, a path, SQL or a config file (#13)
+@pytest.mark.parametrize("over, message", [
+    ({"name": "root"}, "user is 'root' (the project's name), a system account"),
+    ({"db_name": "postgres"}, "db_name is 'postgres', a system account"),
+    ({"db_user": "pg_monitor"}, "db_user is 'pg_monitor', a system account"),
+    ({"user": "a;b"}, "user is 'a;b': use lower-case letters"),
+    ({"root": "/srv/x/../y"}, "root is '/srv/x/../y': give a normalised absolute path"),
+    ({"root": "/usr/local/demo"}, "root is '/usr/local/demo', a system directory"),
+    ({"version": "a b"}, "version is 'a b'"),
+    ({"requirements_file": "../r.txt"}, "requirements_file is '../r.txt'"),
+    ({"system_packages": ["x y"]}, "system_packages has 'x y'"),
+    ({"server_names": ["a b"]}, "server_names has 'a b'"),
+    ({"health_path": "/h"}, "health_path is '/h'"),
+    ({"extra_settings": {"debug": True}}, "extra_settings has 'debug'"),
+    ({"secret_key_fallbacks": ["short"]}, "secret_key_fallbacks has weak keys (positions 0)"),
+    ({"db_password": "aaaaaaaaaaaaaaaaaaaa"}, "db_password is too weak (20 characters)"),
+    ({"keep_releases": 1}, "keep_releases is 1"),
+])
+def test_project_inputs_are_refused_by_name(over, message):
+    errors = mod.topology_errors(ONE, "gunicorn", [project(**over)])
+    assert any(message in e for e in errors), errors
+
+
+def test_good_inputs_pass():
+    good = project(user="demo_app", db_name="demo_db", root="/srv/apps/demo", version="v1.2.3+build.4",
+                   requirements_file="requirements/prod.txt", system_packages=["libpq5", "g++"],
+                   server_names=["*.example.test", "example.test"], health_path="/-/health/",
+                   extra_settings={"SESSION_COOKIE_AGE": 3600}, db_password="Zq8vW2mX4kP9tR7yL3nB",
+                   secret_key_fallbacks=["k" * 40 + "abcdefghij"])
+    assert mod.topology_errors(ONE, "gunicorn", [good]) == []
+
+
+def test_projects_do_not_share_accounts_dirs_or_databases():
+    errors = mod.topology_errors(ONE, "gunicorn", [project(), project(name="shop", user="demo", root="/srv/django/demo/x",
+                                                                      server_names=["shop.example.test"])])
+    assert any("user is 'demo', already that of project 'demo'" in e for e in errors)
+    assert any("lie inside each other" in e for e in errors)
+
+
+
+
+def test_ssh_user_and_addresses():
+    hv = {"h1": {"ansible_user": "deploy", "ntier_private_address": "10.0.0.9"}}
+    errors = mod.topology_errors({**ONE, "lb": ["h1"]}, "gunicorn", [project(user="deploy")], vip="10.0.0.9", hostvars=hv)
+    assert any("the account Ansible logs in with" in e for e in errors)
+    assert any("ntier_vip is '10.0.0.9', the address of h1" in e for e in errors)
+    errors = mod.topology_errors(ONE, "gunicorn", [project()], hostvars={"h1": {"ntier_private_address": "db.lan"}})
+    assert any("ntier_private_address of h1 is 'db.lan'" in e for e in errors)
+    errors = mod.topology_errors(ONE, "gunicorn", [project()], admins=[{"name": "x", "email": "nope"}])
+    assert any("ntier_admins[0].email is 'nope'" in e for e in errors)
+
+
+def test_deployment_name_secrets_dir_and_empty_data_are_checked():
+    ok = mod.topology_errors(ONE, "gunicorn", [project()], deployment="shop-prod", secrets_dir="/home/ops/.ntier-django/secrets/shop",
+                            data_empty_ok=["db", "media"])
+    assert ok == []
+    errors = mod.topology_errors(ONE, "gunicorn", [project()], deployment="../prod", secrets_dir="/home/ops/../x/", data_empty_ok=["uploads"])
+    assert any(e.startswith("ntier_deployment is '../prod'") for e in errors)
+    assert any(e.startswith("ntier_secrets_dir is '/home/ops/../x/'") for e in errors)
+    assert any(e.startswith("ntier_data_empty_ok lists 'uploads'") for e in errors)
+
+
+def test_database_connections_follow_the_web_tier():
+    hv = {"w1": {"ansible_facts": {"processor_vcpus": 2}}, "w2": {"ansible_facts": {"processor_vcpus": 8}}}
+    two = [project(), project(name="blog")]
+    # (3 + 9) processes x 2 projects x 2 (a graceful restart) + 10
+    assert mod.db_connections(hv, ["w1", "w2"], two) == {"needed": 58, "max_connections": 100, "error": ""}
+    big = {f"w{i}": {"ansible_facts": {"processor_vcpus": 16}} for i in range(4)}
+    assert mod.db_connections(big, list(big), two)["max_connections"] == 4 * 17 * 2 * 2 + 10
+    low = mod.db_connections(hv, ["w1", "w2"], two, given=50)
+    assert low["max_connections"] == 50
+    assert low["error"].startswith("ntier_db_max_connections is 50, but the web tier can hold 58 connections")
+    assert mod.db_connections(hv, ["w1", "w2"], two, given=60)["error"] == ""
+
+
+def test_public_addresses_between_tiers_are_refused_unless_allowed():
+    addresses = {"w1": "10.0.0.3", "db1": "93.184.216.34", "lo": "127.0.0.1", "v6": "fd00::5"}
+    errors = mod.public_address_errors(addresses)
+    assert len(errors) == 1 and errors[0].startswith("db1 would be reached by the other tiers on 93.184.216.34")
+    assert "ntier_public_addresses_ok: true" in errors[0]
+    assert mod.public_address_errors(addresses, True) == []
+
+
+def test_a_private_index_is_an_url_and_never_repeated():
+    good = mod.topology_errors(ONE, "gunicorn", [project(pip_index_url="https://u:t0ken@pypi.example.com/simple/")])
+    assert good == []
+    errors = mod.topology_errors(ONE, "gunicorn", [project(pip_index_url="https://u:t0ken@x/ --trusted-host x")])
+    assert len(errors) == 1 and "pip_index_url is not an http(s) URL" in errors[0] and "t0ken" not in errors[0]

@@ -2,7 +2,12 @@
 
 It sits first in MIDDLEWARE, so it answers before SecurityMiddleware (no HTTPS redirect)
 and without calling request.get_host() (no ALLOWED_HOSTS check): a load balancer probes
-nodes by address, over plain HTTP. It checks the database and reports the release.
+nodes by address, over plain HTTP.
+
+The path itself is liveness: the process answers, with its release. The load balancers
+probe it, so that a database outage does not take every node out of rotation at once
+(pages that need no database, the cache, static files keep answering). With "?ready" it
+is readiness: the database answers too (what a deploy waits for before a node goes back).
 """
 import json
 
@@ -21,11 +26,13 @@ class HealthMiddleware:
         if request.path != self.path:
             return self.get_response(request)
         status, body = 200, {"status": "ok", "release": self.release}
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT 1")
-        except Exception as exc:  # any database failure makes the node unhealthy
-            status, body = 503, {"status": "database unavailable", "release": self.release, "error": type(exc).__name__}
+        if "ready" in request.GET:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT 1")
+            except Exception as exc:  # any database failure: not ready
+                status, body = 503, {"status": "database unavailable", "release": self.release,
+                                     "error": type(exc).__name__}
         response = HttpResponse(json.dumps(body), status=status, content_type="application/json")
         response["Cache-Control"] = "no-store"
         response["X-Release"] = self.release
