@@ -50,6 +50,7 @@ step lint ansible-lint
 step unit python -m pytest -q -p no:cacheprovider tests/unit
 step collection tools/check-collection.sh
 step bad-input tests/bad_input.sh
+step relay tests/relay/relay.sh
 for s in $SCENARIOS; do
   name=${s%%:*}; suite=bookworm; case $s in *:*) suite=${s#*:};; esac
   step "molecule-$name-$suite" env NTIER_SUITE="$suite" molecule test -s "$name"
