@@ -222,6 +222,39 @@ def _project_errors(label, project, ssh_users):
     return errors
 
 
+def project_errors(project, label="the project", ssh_users=("root",)):
+    """The checks of one project that need no other project, no host and no controller
+    file: every key that reaches a shell, a path, SQL or a config file has the form its use
+    needs, and the secrets are strong. A list of messages, each naming ``label``.KEY.
+
+    The cluster role runs it on every entry of ``ntier_projects`` (within
+    ``topology_errors``), the django_app role on its own inputs: one set of rules."""
+    errors = []
+    name = project.get("name", "")
+    if not PROJECT_NAME.match(str(name)):
+        errors.append(f"{label}.name is '{name}': use lower-case letters, digits and _ (31 at most), starting with a letter.")
+    label = f"{label} ({name})"
+    errors += _project_errors(label, project, set(ssh_users))
+    for key in ("settings_module", "wsgi_module"):
+        value = project.get(key, "")
+        if key in project and not SETTINGS_MODULE.match(str(value)):
+            errors.append(f"{label}.{key} is '{value}': give a dotted Python module path, e.g. mysite.settings.production.")
+    for key in ("extra_installed_apps", "extra_middleware"):
+        for entry in project.get(key) or []:
+            if not SETTINGS_MODULE.match(str(entry)):
+                errors.append(f"{label}.{key} has '{entry}': give a dotted Python path, e.g. django.contrib.postgres.")
+    # the declared type (bool) would take "no" as false, but the value is used as given
+    if not isinstance(project.get("contrib_postgres", True), bool):
+        errors.append(f"{label}.contrib_postgres is '{project['contrib_postgres']}': set it to true or false.")
+    if not project.get("server_names"):
+        errors.append(f"{label}.server_names is empty: list the host names the site answers to.")
+    key = project.get("secret_key")
+    if key is not None and _weak_key(key):
+        errors.append(f"{label}.secret_key is too weak ({len(str(key))} characters): use 50 or more random characters, "
+                      "or remove it to have one generated on the controller.")
+    return errors
+
+
 def topology_errors(groups, web_server="gunicorn", projects=None, secret_keys=None, vip="", hostvars=None,
                     admins=None, deployment=None, secrets_dir=None, data_empty_ok=None):
     """Return a list of messages, empty when the inventory can be deployed.
@@ -329,13 +362,12 @@ def topology_errors(groups, web_server="gunicorn", projects=None, secret_keys=No
     for index, project in enumerate(projects):
         label = f"ntier_projects[{index}]"
         name = project.get("name", "")
-        if not PROJECT_NAME.match(str(name)):
-            errors.append(f"{label}.name is '{name}': use lower-case letters, digits and _ (31 at most), starting with a letter.")
-        elif name in seen:
+        if PROJECT_NAME.match(str(name)) and name in seen:
             errors.append(f"{label}.name '{name}' is used twice: every project needs its own name.")
         seen.add(name)
+        key = secret_keys.get(name, project.get("secret_key"))
+        errors += project_errors({**project, "secret_key": key} if key is not None else project, label, ssh_users)
         label = f"ntier_projects[{index}] ({name})"
-        errors += _project_errors(label, project, ssh_users)
         # two projects may not share what names a system account, a directory or a database
         for key, default in (("user", name), ("root", f"/srv/django/{name}"), ("db_name", name), ("db_user", name)):
             value = project.get(key) or default
@@ -363,19 +395,6 @@ def topology_errors(groups, web_server="gunicorn", projects=None, secret_keys=No
                     f"{label}.{key} '{path}' is not a file on the controller: give its absolute path "
                     "(e.g. \"{{ inventory_dir }}/files/...\")."
                 )
-        for key in ("settings_module", "wsgi_module"):
-            value = project.get(key, "")
-            if not SETTINGS_MODULE.match(str(value)):
-                errors.append(f"{label}.{key} is '{value}': give a dotted Python module path, e.g. mysite.settings.production.")
-        for key in ("extra_installed_apps", "extra_middleware"):
-            for entry in project.get(key) or []:
-                if not SETTINGS_MODULE.match(str(entry)):
-                    errors.append(f"{label}.{key} has '{entry}': give a dotted Python path, e.g. django.contrib.postgres.")
-        # the declared type (bool) would take "no" as false, but the value is used as given
-        if not isinstance(project.get("contrib_postgres", True), bool):
-            errors.append(f"{label}.contrib_postgres is '{project['contrib_postgres']}': set it to true or false.")
-        if not project.get("server_names"):
-            errors.append(f"{label}.server_names is empty: list the host names the site answers to.")
         for server_name in project.get("server_names") or []:
             if server_name in claimed and claimed[server_name] != name:
                 errors.append(
@@ -383,12 +402,6 @@ def topology_errors(groups, web_server="gunicorn", projects=None, secret_keys=No
                     "every host name belongs to one site (all sites share ports 80 and 443)."
                 )
             claimed.setdefault(server_name, name)
-        key = secret_keys.get(name, project.get("secret_key"))
-        if key is not None and _weak_key(key):
-            errors.append(
-                f"{label}.secret_key is too weak ({len(key)} characters): use 50 or more random characters, "
-                "or remove it to have one generated on the controller."
-            )
     return errors
 
 
@@ -471,5 +484,5 @@ def db_connections(hostvars, web_hosts, projects, given=None):
 class FilterModule:
     def filters(self):
         return {"keepalived_instance": keepalived_instance, "db_connections": db_connections,
-                "topology": topology, "topology_errors": topology_errors, "private_addresses": private_addresses,
+                "topology": topology, "topology_errors": topology_errors, "project_errors": project_errors, "private_addresses": private_addresses,
                 "public_address_errors": public_address_errors}

@@ -273,3 +273,19 @@ def test_a_private_index_is_an_url_and_never_repeated():
     assert good == []
     errors = mod.topology_errors(ONE, "gunicorn", [project(pip_index_url="https://u:t0ken@x/ --trusted-host x")])
     assert len(errors) == 1 and "pip_index_url is not an http(s) URL" in errors[0] and "t0ken" not in errors[0]
+
+
+def test_one_project_checked_alone_names_its_label():
+    errors = mod.project_errors({"name": "demo", "user": "root", "server_names": ["demo.example.test"],
+                                 "secret_key": "short"}, "django_app")
+    assert any(e.startswith("django_app (demo).user is 'root', a system account") for e in errors), errors
+    assert any(e.startswith("django_app (demo).secret_key is too weak") for e in errors), errors
+    assert mod.project_errors({"name": "demo", "server_names": ["demo.example.test"], "settings_module": "a.b"}) == []
+    assert mod.project_errors({"name": "Demo", "server_names": ["x.test"]})[0].startswith("the project.name is 'Demo'")
+
+
+def test_the_inventory_checks_each_project_with_the_same_rules():
+    project = {"name": "demo", "source": "/", "settings_module": "a.settings", "wsgi_module": "a.wsgi",
+               "server_names": ["demo.example.test"], "root": "/etc/demo"}
+    alone = mod.project_errors(project, "ntier_projects[0]")
+    assert alone and set(alone) <= set(mod.topology_errors(ONE, projects=[project]))
