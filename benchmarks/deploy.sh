@@ -3,10 +3,11 @@
 # nodes, a data host), then ROUNDS rounds of "deploy.yml of v2" and "rollback.yml", each
 # while wrk loads the home page (a database read) through the load balancer. For each run:
 # requests sent, failed (non-2xx/3xx answers and socket errors), p99 latency, and the
-# deploy's duration split into the build (every node, in parallel) and the switch per web
-# node. Writes results/deploy.{md,csv,png}. About 12 minutes; the hosts are removed at the
-# end (KEEP=1 keeps them). wrk is bounded (10 s runs, at most 60 per deploy) and targets
-# only the load balancer started here.
+# deploy's duration split into the build (every node, in parallel, with the first plays:
+# until HAProxy drains the first node) and the switch per web node (how long HAProxy kept
+# each node drained; tests/lb/watch.sh samples it). Writes results/deploy.{md,csv,png}.
+# About 12 minutes; the hosts are removed at the end (KEEP=1 keeps them). wrk is bounded
+# (10 s runs, at most 60 per deploy) and targets only the load balancer started here.
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$TOP/benchmarks/results
@@ -58,11 +59,17 @@ run() {
   local name=$1 playbook=$2; shift 2
   load "$name" & local loader=$!
   sleep 3
+  # what HAProxy drains meanwhile (tests/lb/watch.sh): the phases are read from it
+  bash tests/lb/watch.sh start ntier-bdeploy-lb1 "$STATE/$name.drained"
+  local start; start=$(date +%s.%N)
   ansible-playbook -i "$STATE/hosts.yml" "playbooks/$playbook" "$@" > "$STATE/$name.log" 2>&1 || { touch "$STATE/$name.done"; wait "$loader"; tail -40 "$STATE/$name.log"; exit 1; }
+  local end; end=$(date +%s.%N)
+  bash tests/lb/watch.sh stop ntier-bdeploy-lb1 "$STATE/$name.drained"
   touch "$STATE/$name.done"; wait "$loader"
-  python3 - "$STATE" "$name" "$playbook" >> "$OUT/deploy.csv" <<'PY'
-import glob, re, sys
-state, name, playbook = sys.argv[1:]
+  python3 - "$STATE" "$name" "$playbook" "$start" "$end" >> "$OUT/deploy.csv" <<'PY'
+import collections, glob, re, sys
+state, name, playbook = sys.argv[1:4]
+start, end = float(sys.argv[4]), float(sys.argv[5])
 requests = failed = 0
 p99 = 0.0
 for path in glob.glob(f"{state}/{name}.wrk.*"):
@@ -75,18 +82,16 @@ for path in glob.glob(f"{state}/{name}.wrk.*"):
     m = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", text)
     if m:
         p99 = max(p99, float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)])
-# profile_tasks: every task banner is followed by "... (0:00:01.234)       0:01:10.123 ***"
-log = open(f"{state}/{name}.log").read()
-def elapsed(upto):
-    stamps = re.findall(r"\)\s+(\d+):(\d+):([\d.]+)\s+\*+", log[:upto] if upto is not None else log)
-    h, m, s = stamps[-1] if stamps else ("0", "0", "0")
-    return int(h) * 3600 + int(m) * 60 + float(s)
-total = elapsed(None)
-switch = elapsed(log.find("PLAY [Web tier - switch"))
-# a rollback builds nothing: its build phase is 0
-build = elapsed(log.find("PLAY [Web tier - build")) if "PLAY [Web tier - build" in log else switch
-switch_per_node = (total - switch) / 2
-print(f"{name},{playbook},{requests},{failed},{p99:.1f},{total:.1f},{switch - build:.1f},{switch_per_node:.1f}")
+# the phases, from what HAProxy did: the build (with the first plays) lasts until the first
+# node is drained; each node's switch from its first drained sample to its last (0.2 s apart)
+drained = collections.defaultdict(list)
+for line in open(f"{state}/{name}.drained"):
+    epoch, server = line.split()
+    drained[server.split("/")[1]].append(float(epoch))
+total = end - start
+build = (min(min(v) for v in drained.values()) - start) if drained else total
+switch_per_node = (sum(max(v) - min(v) + 0.2 for v in drained.values()) / len(drained)) if drained else 0.0
+print(f"{name},{playbook},{requests},{failed},{p99:.1f},{total:.1f},{build:.1f},{switch_per_node:.1f}")
 PY
   tail -1 "$OUT/deploy.csv"
 }

@@ -47,8 +47,7 @@ on_release() {
 # Every web node is UP (not drained, health checks passing) in every site backend of the LB.
 all_up() {
   local out
-  out=$(ansible lb -i "$inv" -o 2>/dev/null -m ansible.builtin.shell -a \
-    "echo 'show stat' | socat stdio UNIX-CONNECT:/run/haproxy/admin.sock | awk -F, '\$1 ~ /^site_/ && \$2 ~ /web/ { print \$2, \$18 }'")
+  out=$(python3 "$TOP/tests/lb/haproxy_state.py" status ntier-deploy-lb1)
   echo "$out" | grep -o 'ntier-deploy-web[0-9] [A-Z]*' | sort -u
   [ "$(grep -o 'ntier-deploy-web[0-9] UP' <<<"$out" | sort -u | wc -l)" -eq 2 ] && ! grep -q 'ntier-deploy-web[0-9] [^U]' <<<"$out"
 }

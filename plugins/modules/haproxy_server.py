@@ -115,6 +115,11 @@ def parse_servers_state(text):
     return out
 
 
+def drained_servers(servers):
+    """["backend/server"] of the servers drained through the API (parse_servers_state)."""
+    return [f"{s['backend']}/{s['server']}" for s in servers if s["admin_state"] & ADMIN_FDRAIN]
+
+
 def parse_stat(text):
     """[{backend, server, sessions, status}] from "show stat" (CSV), servers only."""
     out = []

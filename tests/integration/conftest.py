@@ -5,8 +5,7 @@ db, cache, web and media. Hosts are reached with testinfra's podman backend. HTT
 are made with curl on a web host, through the real stack, to the name the site serves.
 """
 import contextlib
-import csv
-import io
+import importlib.util
 import json
 import os
 import re
@@ -15,10 +14,15 @@ import subprocess
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 import testinfra
 import yaml
+
+_spec = importlib.util.spec_from_file_location("haproxy_state", Path(__file__).resolve().parents[1] / "lb" / "haproxy_state.py")
+haproxy_state = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(haproxy_state)
 
 
 def _walk(group, name, out):
@@ -275,10 +279,9 @@ def wait_until(predicate, seconds=20):
 
 def haproxy_servers(lb, backend):
     """{server: status} of one backend on a load balancer, from HAProxy's "show stat" (its
-    admin socket), read by column name."""
-    out = lb.check_output("echo 'show stat' | socat stdio UNIX-CONNECT:/run/haproxy/admin.sock")
-    rows = csv.DictReader(io.StringIO(out.lstrip("# ")))
-    return {r["svname"]: r["status"] for r in rows if r["pxname"] == backend and r["svname"] not in ("FRONTEND", "BACKEND")}
+    admin socket), parsed by the haproxy_server module's parser (tests/lb/haproxy_state.py)."""
+    out = lb.check_output("python3 -c %s %s", haproxy_state.READ + "print(ask(sys.argv[1]), end='')", "show stat")
+    return {s["server"]: s["status"] for s in haproxy_state.hs.parse_stat(out) if s["backend"] == backend}
 
 
 class Apps:
