@@ -63,7 +63,7 @@ def data_plan(holdings, topology, ledger=None, empty_ok=()):
             )
         elif ledger.get(kind) and ledger[kind] != target:
             errors.append(
-                f"{WHAT[kind].capitalize()} of the last deployment lives on {ledger[kind]}, which is not in the "
+                f"{WHAT[kind].capitalize()} of the last deployment live{'s' if kind == 'db' else ''} on {ledger[kind]}, which is not in the "
                 f"inventory any more (or no longer holds it), and {target} is empty: keep {ledger[kind]} in the "
                 f"inventory (under all.hosts, in no group) until a run of site.yml has moved the data to {target}."
             )
