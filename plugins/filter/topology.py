@@ -148,10 +148,19 @@ def _path_errors(label, key, value, absolute=True):
     return []
 
 
-def _project_errors(label, project, ssh_users):
-    """The checks of one project's keys that reach a shell, a path, SQL or a config file."""
+def project_errors(project, label="the project", ssh_users=("root",)):
+    """The checks of one project that need no other project, no host and no controller
+    file: every key that reaches a shell, a path, SQL or a config file has the form its use
+    needs, and the secrets are strong. A list of messages, each naming ``label``.KEY.
+
+    The cluster role runs it on every entry of ``ntier_projects`` (within
+    ``topology_errors``), the django_app role on its own inputs: one set of rules."""
     errors = []
     name = project.get("name", "")
+    if not PROJECT_NAME.match(str(name)):
+        errors.append(f"{label}.name is '{name}': use lower-case letters, digits and _ (31 at most), starting with a letter.")
+    label = f"{label} ({name})"
+    ssh_users = set(ssh_users)
     for key in ("user", "db_name", "db_user"):
         value = project.get(key)
         if value is not None and not ACCOUNT.match(str(value)):
@@ -219,22 +228,6 @@ def _project_errors(label, project, ssh_users):
     if password is not None and _weak_password(password):
         errors.append(f"{label}.db_password is too weak ({len(str(password))} characters): use 16 or more random "
                       "characters mixing letters and digits, or remove it to have one generated on the controller.")
-    return errors
-
-
-def project_errors(project, label="the project", ssh_users=("root",)):
-    """The checks of one project that need no other project, no host and no controller
-    file: every key that reaches a shell, a path, SQL or a config file has the form its use
-    needs, and the secrets are strong. A list of messages, each naming ``label``.KEY.
-
-    The cluster role runs it on every entry of ``ntier_projects`` (within
-    ``topology_errors``), the django_app role on its own inputs: one set of rules."""
-    errors = []
-    name = project.get("name", "")
-    if not PROJECT_NAME.match(str(name)):
-        errors.append(f"{label}.name is '{name}': use lower-case letters, digits and _ (31 at most), starting with a letter.")
-    label = f"{label} ({name})"
-    errors += _project_errors(label, project, set(ssh_users))
     for key in ("settings_module", "wsgi_module"):
         value = project.get(key, "")
         if key in project and not SETTINGS_MODULE.match(str(value)):
