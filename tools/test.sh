@@ -5,19 +5,31 @@
 #                                      #   bad input, Molecule scenarios (see DEFAULT_SCENARIOS)
 #   NTIER_EXTENDED=1 tools/test.sh     # also the extended scenarios (see README)
 #   NTIER_SCENARIOS="single modwsgi:trixie" tools/test.sh   # only these scenarios
+#   NTIER_SCENARIOS="grow | deploy" tools/test.sh           # in two lanes side by side
+#   NTIER_LANES=1 tools/test.sh        # every step one after the other (to time one alone)
 #
 # A scenario is NAME or NAME:SUITE (Debian suite of its hosts, default bookworm).
 #
+# Lanes: "|" splits a list into lanes that run side by side, each lane's steps one after
+# the other; the checks (lint ... relay) run first in the last lane. Two lanes on this
+# machine kind's two cores: a converge keeps the controller and its hosts about half busy
+# (Ansible waits on each task's round trip), so a second lane's Molecule scenario uses
+# what the first leaves idle. Scenarios never share hosts, networks or state directories.
+#
 # Sets the machine up first (step "setup", tools/setup-controller.sh: packages, podman, the
-# package caches, the test images the scenarios use, venv). Prints each step's time, then
-# all of them; ends with one line "suite: N passed, N failed"; exits non-zero when anything
-# failed.
+# package caches, the test images the scenarios use, venv). Each step's output goes to a
+# log that is printed whole when the step ends; then every step's time; ends with one line
+# "suite: N passed, N failed"; exits non-zero when anything failed.
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
-DEFAULT_SCENARIOS="grow modwsgi:trixie deploy"
-EXTENDED_SCENARIOS="single single:trixie split cluster modwsgi wagtail:trixie"
-SCENARIOS=${NTIER_SCENARIOS:-$DEFAULT_SCENARIOS${NTIER_EXTENDED:+ $EXTENDED_SCENARIOS}}
+DEFAULT_SCENARIOS="grow | modwsgi:trixie deploy"
+EXTENDED_SCENARIOS="single single:trixie split modwsgi | cluster wagtail:trixie"
+CHECKS="lint unit collection bad-input relay"
+# phases run one after the other; the lanes of a phase side by side
+PHASES=("${NTIER_SCENARIOS:-$DEFAULT_SCENARIOS}")
+[ -n "${NTIER_SCENARIOS:-}" ] || [ -z "${NTIER_EXTENDED:-}" ] || PHASES+=("$EXTENDED_SCENARIOS")
+SCENARIOS=$(printf '%s ' "${PHASES[@]}" | tr '|' ' ')
 # The images the scenarios start their hosts from: SUITE (bare) or SUITE-preloaded (the
 # scenario's molecule.yml names localhost/ntier-debian-preloaded)
 IMAGES=$(for s in $SCENARIOS; do
@@ -25,41 +37,91 @@ IMAGES=$(for s in $SCENARIOS; do
   if grep -q 'ntier-debian-preloaded' "molecule/$name/molecule.yml"; then echo "$suite-preloaded"; else echo "$suite"; fi
 done | sort -u | tr '\n' ' ')
 
-passed=0 failed=0 failures=() times=()
+LOGS=$(mktemp -d /tmp/ntier-test.XXXXXX)
+touch "$LOGS/results"
+lane_pids=()
+# stopped (Ctrl-C, CI's time limit): stop the lanes (each in a process group of its own),
+# and show what the unfinished steps had written (their logs are printed only at the end)
+stopped() {
+  trap - INT TERM
+  local pid f
+  for pid in "${lane_pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null; done
+  for f in "$LOGS"/*.log; do
+    [ -e "$f" ] || continue
+    grep -q "^${f##*/} " <(sed 's/ .*/.log /' "$LOGS/results") && continue
+    echo "=== unfinished: ${f##*/}"; tail -100 "$f"
+  done
+  rm -rf "$LOGS"
+  exit 130
+}
+trap stopped INT TERM
+trap 'rm -rf "$LOGS"' EXIT
+# step NAME CMD...: runs it, its output in its log, printed whole when it ends; records
+# "NAME passed|FAILED SECONDS" in the results file
 step() {
   local name=$1; shift
-  echo "=== $name: $*"
-  local start=$SECONDS
-  if "$@"; then
-    passed=$((passed + 1)); echo "=== $name: passed in $((SECONDS - start)) s"
-    times+=("$(printf '%-32s passed %5d s' "$name" $((SECONDS - start)))")
-  else
-    failed=$((failed + 1)); failures+=("$name"); echo "=== $name: FAILED after $((SECONDS - start)) s"
-    times+=("$(printf '%-32s FAILED %5d s' "$name" $((SECONDS - start)))")
-  fi
+  local start=$SECONDS status=passed
+  echo "=== $name: started: $*" | flock "$LOGS/.out" cat
+  "$@" > "$LOGS/$name.log" 2>&1 || status=FAILED
+  { echo "=== $name: $*"; cat "$LOGS/$name.log"; echo "=== $name: $status in $((SECONDS - start)) s"; } | flock "$LOGS/.out" cat
+  echo "$name $status $((SECONDS - start))" >> "$LOGS/results"
+  [ "$status" = passed ]
 }
+run_step() {
+  local s=$1 name suite
+  case $s in
+    lint) step lint ansible-lint;;
+    unit) step unit python -m pytest -q -p no:cacheprovider tests/unit;;
+    collection) step collection tools/check-collection.sh;;
+    bad-input) step bad-input tests/bad_input.sh;;
+    relay) step relay tests/relay/relay.sh;;
+    *) name=${s%%:*}; suite=bookworm; case $s in *:*) suite=${s#*:};; esac
+       step "molecule-$name-$suite" env NTIER_SUITE="$suite" molecule test -s "$name";;
+  esac
+}
+lane() { local s; for s in "$@"; do run_step "$s"; done; }
 
 # the package caches are stopped at the end if this run started them
 cache_was_up=$(tools/package-cache.sh url apt 2>/dev/null || true)
-step setup env NTIER_IMAGES="$IMAGES" tools/setup-controller.sh
-[ "$failed" -eq 0 ] || { echo "suite: 0 passed, 1 failed"; exit 1; }
+if ! step setup env NTIER_IMAGES="$IMAGES" tools/setup-controller.sh; then
+  echo "suite: 0 passed, 1 failed"; exit 1
+fi
 # shellcheck disable=SC1091
 . .venv/bin/activate
 
-step lint ansible-lint
-step unit python -m pytest -q -p no:cacheprovider tests/unit
-step collection tools/check-collection.sh
-step bad-input tests/bad_input.sh
-step relay tests/relay/relay.sh
-for s in $SCENARIOS; do
-  name=${s%%:*}; suite=bookworm; case $s in *:*) suite=${s#*:};; esac
-  step "molecule-$name-$suite" env NTIER_SUITE="$suite" molecule test -s "$name"
+first=1
+for phase in "${PHASES[@]}"; do
+  IFS='|' read -ra lanes <<< "$phase"
+  # lanes side by side must not share a scenario (its hosts, network and state are named
+  # after it, whatever the suite)
+  repeated=$(for s in $(tr '|' ' ' <<< "$phase"); do echo "${s%%:*}"; done | sort | uniq -d | tr '\n' ' ')
+  if [ -n "$repeated" ] && [ "${NTIER_LANES:-2}" -gt 1 ] && [ "${#lanes[@]}" -gt 1 ]; then
+    echo "scenarios in lanes side by side share hosts and state: $repeated- put them in one lane" >&2; exit 2
+  fi
+  # the checks first, in the last lane of the first phase
+  [ -z "$first" ] || lanes[-1]="$CHECKS ${lanes[-1]}"
+  first=
+  if [ "${NTIER_LANES:-2}" -le 1 ]; then
+    # one after the other, the lane with the checks first
+    # shellcheck disable=SC2086
+    lane ${lanes[-1]} ${lanes[@]:0:${#lanes[@]}-1}
+  else
+    lane_pids=()
+    set -m   # each lane in a process group of its own (stopped() stops it whole)
+    # shellcheck disable=SC2086
+    for l in "${lanes[@]}"; do lane $l & lane_pids+=($!); done
+    set +m
+    wait "${lane_pids[@]}"
+    lane_pids=()
+  fi
 done
 
 tools/cleanup-netavark.sh || true
 [ -n "$cache_was_up" ] || tools/package-cache.sh stop
-echo "=== times (whole run: $SECONDS s)"
-printf '%s\n' "${times[@]}"
-[ ${#failures[@]} -eq 0 ] || echo "failed steps: ${failures[*]}"
+passed=$(grep -c ' passed ' "$LOGS/results")
+failed=$(grep -c ' FAILED ' "$LOGS/results")
+echo "=== times (whole run: $SECONDS s; steps in lanes overlap)"
+awk '{ printf "%-32s %s %5d s\n", $1, $2, $3 }' "$LOGS/results"
+[ "$failed" -eq 0 ] || echo "failed steps: $(awk '$2 == "FAILED" { printf "%s ", $1 }' "$LOGS/results")"
 echo "suite: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
