@@ -11,7 +11,8 @@
 # A scenario is NAME or NAME:SUITE (Debian suite of its hosts, default bookworm).
 #
 # Lanes: "|" splits a list into lanes that run side by side, each lane's steps one after
-# the other; the checks (lint ... relay) run first in the last lane. Two lanes on this
+# the other. The checks (lint ... relay) are steps too: the default lanes place them (about
+# as long each); a list without them gets them first in its last lane. Two lanes on this
 # machine kind's two cores: a converge keeps the controller and its hosts about half busy
 # (Ansible waits on each task's round trip), so a second lane's Molecule scenario uses
 # what the first leaves idle. Scenarios never share hosts, networks or state directories.
@@ -23,13 +24,14 @@
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
-DEFAULT_SCENARIOS="grow | modwsgi:trixie deploy"
+DEFAULT_SCENARIOS="bad-input relay grow | lint unit collection modwsgi:trixie deploy"
 EXTENDED_SCENARIOS="single single:trixie split modwsgi | cluster wagtail:trixie"
 CHECKS="lint unit collection bad-input relay"
 # phases run one after the other; the lanes of a phase side by side
 PHASES=("${NTIER_SCENARIOS:-$DEFAULT_SCENARIOS}")
 [ -n "${NTIER_SCENARIOS:-}" ] || [ -z "${NTIER_EXTENDED:-}" ] || PHASES+=("$EXTENDED_SCENARIOS")
-SCENARIOS=$(printf '%s ' "${PHASES[@]}" | tr '|' ' ')
+is_check() { [[ " $CHECKS " == *" $1 "* ]]; }
+SCENARIOS=$(for s in $(printf '%s ' "${PHASES[@]}" | tr '|' ' '); do is_check "$s" || echo "$s"; done)
 # The images the scenarios start their hosts from: SUITE (bare) or SUITE-preloaded (the
 # scenario's molecule.yml names localhost/ntier-debian-preloaded)
 IMAGES=$(for s in $SCENARIOS; do
@@ -98,8 +100,10 @@ for phase in "${PHASES[@]}"; do
   if [ -n "$repeated" ] && [ "${NTIER_LANES:-2}" -gt 1 ] && [ "${#lanes[@]}" -gt 1 ]; then
     echo "scenarios in lanes side by side share hosts and state: $repeated- put them in one lane" >&2; exit 2
   fi
-  # the checks first, in the last lane of the first phase
-  [ -z "$first" ] || lanes[-1]="$CHECKS ${lanes[-1]}"
+  # the checks first, in the last lane of the first phase, unless the lanes place them
+  if [ -n "$first" ] && ! for s in $(tr '|' ' ' <<< "$phase"); do is_check "$s" && break; done; then
+    lanes[-1]="$CHECKS ${lanes[-1]}"
+  fi
   first=
   if [ "${NTIER_LANES:-2}" -le 1 ]; then
     # one after the other, the lane with the checks first
