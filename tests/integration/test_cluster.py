@@ -96,6 +96,45 @@ def test_rolling_deploy_drained_each_node_on_every_load_balancer(groups):
             assert f" site_demo/{node}\n" in drained, f"{node} was never drained on {lb}"
 
 
+def _site(*args):
+    """site.yml on the scenario's inventory: (return code, its output in one line)."""
+    env = {**os.environ,
+           "ANSIBLE_CONFIG": os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "ansible.cfg"),
+           "ANSIBLE_COLLECTIONS_PATH": os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "collections"),
+           "ANSIBLE_NOCOLOR": "1"}
+    run = subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"],
+                          os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "site.yml"), *args],
+                         capture_output=True, text=True, env=env, timeout=900)
+    # (ansible-core 2.19 prints a task's error on stderr)
+    return run.returncode, " ".join(re.sub(r"\x1b\[[0-9;]*m", "", run.stdout + "\n" + run.stderr).split())
+
+
+def _haproxy_workers(lb):
+    return set(lb.run("pgrep -P $(systemctl show -P MainPID haproxy) -x haproxy").stdout.split())
+
+
+def test_a_reload_owed_to_haproxy_survives_a_later_failure_in_the_play(hosts, groups, http):
+    """A run changes HAProxy's configuration, then a later task of the load balancers'
+    play fails on that host (keepalived cannot be enabled: masked): HAProxy still reloads
+    (a new worker runs the new configuration) instead of keeping the old one until some
+    later run changes the file again."""
+    lb = hosts[groups["lb"][0]]
+    workers = _haproxy_workers(lb)
+    assert workers, "no HAProxy worker"
+    lb.check_output("systemctl mask keepalived")
+    try:
+        rc, out = _site("-e", "haproxy_timeout_client=61s")
+        assert rc != 0 and "keepalived" in out and "masked" in out, out[-3000:]
+        assert "timeout client 61s" in lb.file("/etc/haproxy/haproxy.cfg").content_string
+        assert _haproxy_workers(lb) - workers, "HAProxy was not reloaded: the run that changed its configuration failed later"
+        assert http.request("/").status == 200
+    finally:
+        lb.check_output("systemctl unmask keepalived")
+        restored, restored_out = _site()
+    assert restored == 0, restored_out[-3000:]
+    assert "timeout client 60s" in lb.file("/etc/haproxy/haproxy.cfg").content_string
+
+
 def test_a_rebuilt_primary_media_store_is_refused_and_the_standby_keeps_its_copy(http, hosts, groups, project):
     """The primary media host comes back empty under its name (its store's contents, its
     identity and its record gone, an empty store with a new identity in their place, as a
@@ -124,16 +163,8 @@ def test_a_rebuilt_primary_media_store_is_refused_and_the_standby_keeps_its_copy
         assert standby.check_output("systemctl show -P Result ntier-media-sync.service") == "exit-code"
         assert "is not the store this standby copies" in standby.check_output(
             "journalctl -u ntier-media-sync.service -n 20 --no-pager")
-        env = {**os.environ,
-               "ANSIBLE_CONFIG": os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "ansible.cfg"),
-               "ANSIBLE_COLLECTIONS_PATH": os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "collections"),
-               "ANSIBLE_NOCOLOR": "1"}
-        run = subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"],
-                              os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "site.yml")],
-                             capture_output=True, text=True, env=env, timeout=600)
-        # (ansible-core 2.19 prints a task's error on stderr)
-        out = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", run.stdout + "\n" + run.stderr).split())
-        assert run.returncode != 0
+        rc, out = _site()
+        assert rc != 0
         assert (f"The uploaded files of the last deployment live on {groups['media'][0]}, "
                 f"but {groups['media'][0]} records none") in out, out[-3000:]
         assert "changed=" not in out.split("PLAY RECAP")[-1].replace("changed=0", ""), "the refused run changed something"
