@@ -38,16 +38,23 @@ def _walk(group, name, out):
                 out[name].append(host)
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "heavy: stops a service or a host for a while (NTIER_QUICK skips it)")
+
+
 def pytest_collection_modifyitems(config, items):
     """NTIER_CHECKS="test_a.py ...": a scenario that runs only these files of checks (one
-    whose project is not the demo the others expect); the others are deselected."""
+    whose project is not the demo the others expect); the others are deselected.
+    NTIER_HEAVY_ONLY=1: only the checks marked heavy (run when nothing else uses the hosts)."""
     only = os.environ.get("NTIER_CHECKS", "").split()
-    if not only:
+    heavy_only = bool(os.environ.get("NTIER_HEAVY_ONLY"))
+    if not only and not heavy_only:
         return
-    deselected = [item for item in items if item.path.name not in only]
+    deselected = [item for item in items if (only and item.path.name not in only)
+                  or (heavy_only and not item.get_closest_marker("heavy"))]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if item.path.name in only]
+        items[:] = [item for item in items if item not in deselected]
 
 
 @pytest.fixture(scope="session")

@@ -412,8 +412,11 @@ def test_postgresql_runs_its_settings_and_admits_the_web_tier(hosts, groups):
     assert int(db.check_output(sql.format("SHOW max_connections"))) >= 100
 
 
-# checks that stop a service for a while: grow runs them at one step (NTIER_QUICK elsewhere)
-heavy = pytest.mark.skipif(bool(os.environ.get("NTIER_QUICK")), reason="run at another step of this scenario")
+# checks that stop a service or a host for a while: grow runs them at one step (NTIER_QUICK
+# elsewhere), alone (NTIER_HEAVY_ONLY: nothing else runs against the hosts meanwhile)
+def heavy(check):
+    return pytest.mark.heavy(
+        pytest.mark.skipif(bool(os.environ.get("NTIER_QUICK")), reason="run at another step of this scenario")(check))
 
 
 @heavy
@@ -451,7 +454,10 @@ def test_a_database_outage_takes_no_node_out_of_rotation(http, hosts, groups, pr
         pytest.skip("no load balancer")
     page = http.request("/")
     style = re.search(r'href="(/static/[^"]+\.css)"', page.body).group(1)
-    assert http.request("/cached/").status == 200
+    # the cached page in the cache for this client: two answers rendered at the same time
+    # (the first request of a new client may still change its cookies, and so its cache key)
+    rendered = re.compile(r'<span id="rendered-at">([^<]+)</span>')
+    assert wait_until(lambda: len({rendered.search(http.request("/cached/").body).group(1) for _ in range(2)}) == 1, 10)
     db = hosts[groups["db"][0]]
     health = f"curl -s -o /dev/null -w '%{{http_code}}' -H 'Host: {http.name}' http://127.0.0.1/-/health/"
     db.check_output("systemctl stop postgresql")
@@ -470,6 +476,45 @@ def test_a_database_outage_takes_no_node_out_of_rotation(http, hosts, groups, pr
         db.check_output("systemctl start postgresql")
     assert wait_until(lambda: web.check_output(health + "?ready") == "200", 30)
     assert http.request("/notes/").status == 200
+
+
+@heavy
+def test_pages_answer_with_the_media_host_down(http, hosts, groups, project, apps_of, media_dedicated, web_server):
+    """The whole media host stops answering (paused: no packet comes back, as from a host
+    that died): pages, the cached page and writes of rows still answer, also from worker
+    processes started meanwhile (the old ones ended, as after max_requests or a timeout: the
+    new ones read the settings and the static manifest); an upload fails; when the host is
+    back, uploads work again."""
+    if not media_dedicated:
+        pytest.skip("no dedicated media host")
+    if web_server != "gunicorn":
+        pytest.skip("gunicorn's workers (mod_wsgi: a web host faces the public, no media tier)")
+    media = groups["media"][0]
+    subprocess.run(["podman", "pause", media], check=True, capture_output=True)
+    try:
+        for app in apps_of(project).apps:
+            before = app.pids()
+            app.host.run_test(f"kill -TERM {' '.join(before)}")
+            assert wait_until(lambda: app.pids() and not app.pids() & before, 30), "the workers were not replaced"
+        for path in ("/", "/cached/", "/notes/"):
+            r = http.request(path, timeout=15)
+            assert r.status == 200, (path, r.status, r.timed_out)
+        assert http.post_form("/notes/", data={"text": "written with the media host down"}).status == 302
+        # (the upload form's page lists the uploads from the database: it answers)
+        failed = http.post_form("/upload/", files={"file": "@/etc/hostname;filename=down.txt"})
+        assert failed.status >= 500 or failed.timed_out, failed.status
+    finally:
+        subprocess.run(["podman", "unpause", media], check=True, capture_output=True)
+    def uploads_work():
+        try:
+            return http.post_form("/upload/", files={"file": "@/etc/hostname;filename=back.txt"}).status == 302
+        except AssertionError:
+            # (the form's page did not answer yet)
+            return False
+    assert wait_until(uploads_work, 60), "uploads do not work again once the media host is back"
+    # the load balancers' checks took the media host out meanwhile: the next checks want it back
+    for lb in groups.get("lb", []):
+        assert wait_until(lambda: set(haproxy_servers(hosts[lb], "files").values()) == {"UP"}, 30), f"{lb}: media host not UP"
 
 
 def test_django_sees_the_client_and_the_scheme(http, web, groups, web_server):
