@@ -115,22 +115,29 @@ def _haproxy_workers(lb):
 
 def test_a_reload_owed_to_haproxy_survives_a_later_failure_in_the_play(hosts, groups, http):
     """A run changes HAProxy's configuration, then a later task of the load balancers'
-    play fails on that host (keepalived cannot be enabled: masked): HAProxy still reloads
-    (a new worker runs the new configuration) instead of keeping the old one until some
-    later run changes the file again."""
+    play fails on that host (keepalived's new configuration does not validate there):
+    HAProxy still reloads (a new worker runs the new configuration) instead of keeping the
+    old one until some later run changes the file again."""
     lb = hosts[groups["lb"][0]]
     workers = _haproxy_workers(lb)
     assert workers, "no HAProxy worker"
-    lb.check_output("systemctl mask keepalived")
+    # the release side_effect deployed, so that these runs change nothing else
+    release = json.dumps({"ntier_projects": [{
+        "name": "demo", "source": os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "release2"),
+        "settings_module": "demosite.settings.production", "wsgi_module": "demosite.wsgi",
+        "server_names": ["demo.example.test"]}]})
+    # keepalived's validator fails on the first load balancer only (the daemon runs on)
+    lb.check_output("mv /usr/sbin/keepalived /usr/sbin/keepalived.real && printf '#!/bin/sh\\nexit 1\\n' > /usr/sbin/keepalived"
+                    " && chmod 755 /usr/sbin/keepalived")
     try:
-        rc, out = _site("-e", "haproxy_timeout_client=61s")
-        assert rc != 0 and "keepalived" in out and "masked" in out, out[-3000:]
+        rc, out = _site("-e", release, "-e", "haproxy_timeout_client=61s", "-e", "keepalived_router_id=52")
+        assert rc != 0 and "failed to validate" in out, out[-3000:]
         assert "timeout client 61s" in lb.file("/etc/haproxy/haproxy.cfg").content_string
         assert _haproxy_workers(lb) - workers, "HAProxy was not reloaded: the run that changed its configuration failed later"
         assert http.request("/").status == 200
     finally:
-        lb.check_output("systemctl unmask keepalived")
-        restored, restored_out = _site()
+        lb.check_output("mv /usr/sbin/keepalived.real /usr/sbin/keepalived")
+        restored, restored_out = _site("-e", release)
     assert restored == 0, restored_out[-3000:]
     assert "timeout client 60s" in lb.file("/etc/haproxy/haproxy.cfg").content_string
 
