@@ -31,6 +31,8 @@ CHECKS="lint unit collection bad-input relay"
 PHASES=("${NTIER_SCENARIOS:-$DEFAULT_SCENARIOS}")
 [ -n "${NTIER_SCENARIOS:-}" ] || [ -z "${NTIER_EXTENDED:-}" ] || PHASES+=("$EXTENDED_SCENARIOS")
 is_check() { [[ " $CHECKS " == *" $1 "* ]]; }
+# has_check "STEPS": true when one of the steps is a check
+has_check() { local s; for s in $1; do is_check "$s" && return 0; done; return 1; }
 SCENARIOS=$(for s in $(printf '%s ' "${PHASES[@]}" | tr '|' ' '); do is_check "$s" || echo "$s"; done)
 # The images the scenarios start their hosts from: SUITE (bare) or SUITE-preloaded (the
 # scenario's molecule.yml names localhost/ntier-debian-preloaded)
@@ -46,12 +48,14 @@ lane_pids=()
 # and show what the unfinished steps had written (their logs are printed only at the end)
 stopped() {
   trap - INT TERM
-  local pid f
+  local pid f name
   for pid in "${lane_pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null; done
   for f in "$LOGS"/*.log; do
     [ -e "$f" ] || continue
-    grep -q "^${f##*/} " <(sed 's/ .*/.log /' "$LOGS/results") && continue
-    echo "=== unfinished: ${f##*/}"; tail -100 "$f"
+    name=${f##*/}; name=${name%.log}
+    # a finished step has its line in the results (and its log was printed)
+    grep -q "^$name " "$LOGS/results" && continue
+    echo "=== unfinished: $name"; tail -100 "$f"
   done
   rm -rf "$LOGS"
   exit 130
@@ -94,14 +98,15 @@ fi
 first=1
 for phase in "${PHASES[@]}"; do
   IFS='|' read -ra lanes <<< "$phase"
+  steps=${phase//|/ }
   # lanes side by side must not share a scenario (its hosts, network and state are named
   # after it, whatever the suite)
-  repeated=$(for s in $(tr '|' ' ' <<< "$phase"); do echo "${s%%:*}"; done | sort | uniq -d | tr '\n' ' ')
+  repeated=$(for s in $steps; do echo "${s%%:*}"; done | sort | uniq -d | tr '\n' ' ')
   if [ -n "$repeated" ] && [ "${NTIER_LANES:-2}" -gt 1 ] && [ "${#lanes[@]}" -gt 1 ]; then
     echo "scenarios in lanes side by side share hosts and state: $repeated- put them in one lane" >&2; exit 2
   fi
   # the checks first, in the last lane of the first phase, unless the lanes place them
-  if [ -n "$first" ] && ! for s in $(tr '|' ' ' <<< "$phase"); do is_check "$s" && break; done; then
+  if [ -n "$first" ] && ! has_check "$steps"; then
     lanes[-1]="$CHECKS ${lanes[-1]}"
   fi
   first=
