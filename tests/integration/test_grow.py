@@ -100,6 +100,40 @@ def test_write_this_steps_row_and_upload(http):
         json.dump(seeded, f)
 
 
+def _fact(host):
+    return json.loads(host.file("/etc/ansible/facts.d/ntier_django.fact").content_string)
+
+
+def _notes(host, note=None):
+    where = f" WHERE text = '{note}'" if note else ""
+    return int(host.check_output(f"runuser -u postgres -- psql -d demo -tAc \"SELECT count(*) FROM notes_note{where}\""))
+
+
+def test_a_failed_run_after_the_move_leaves_the_old_database_writable(hosts, groups, http):
+    """grow.sh, step 2 first: site.yml moved the database to its new host, then failed in
+    the web build (a requirement pip cannot find), before any web node used the new copy."""
+    if not os.environ.get("NTIER_FAILED_RUN"):
+        pytest.skip("only right after grow.sh's run that fails after the database move")
+    ledger = json.load(open(os.path.join(os.environ["NTIER_SECRETS_DIR"], "ledger.json")))
+    old, new = hosts[ledger["db"]], hosts[groups["db"][0]]
+    assert ledger["db"] != groups["db"][0], "this step moves no database"
+    # the move did happen: the new host got every row written so far
+    seeded = _seeded()
+    assert seeded and all(_notes(new, item["note"]) == 1 for item in seeded), "the database never reached its new host"
+    # ... and was undone: the old host holds it, writable; the next run moves it again
+    assert _fact(old)["data"]["db"] is True and _fact(new)["data"]["db"] is False
+    readonly = old.check_output("runuser -u postgres -- psql -d demo -tAc 'SHOW default_transaction_read_only'")
+    assert readonly.strip() == "off"
+    note = f"grow-after-a-failed-move-{uuid.uuid4().hex[:8]}"
+    assert http.post_form("/notes/", data={"text": note}).status == 302, "the site takes no writes"
+    assert _notes(old, note) == 1 and _notes(new, note) == 0
+    content = f"uploaded after a failed move {uuid.uuid4().hex}"
+    url = _upload(http, f"grow-{uuid.uuid4().hex[:8]}.txt", content)
+    # the next step's checks require this row on the database's new host
+    with open(STATE, "w") as f:
+        json.dump(seeded + [{"stage": "after a failed move", "note": note, "url": url, "content": content}], f)
+
+
 def test_a_leaving_node_was_drained_first(groups):
     if not os.environ["NTIER_STAGE"].endswith("scale-in"):
         pytest.skip("no node left at this step")
