@@ -92,7 +92,7 @@ inventory lbweb "$(g 'lb: {hosts: {h1: }}, db: {hosts: {h1: }}, cache: {hosts: {
 expect "load balancer and web server on one host" "are in group 'lb' and in group 'web', which cannot share a host" \
   ansible-playbook -i "$work/lbweb" "$TOP/site.yml"
 inventory twodb "$(g 'db: {hosts: {h1: , h2: }}, cache: {hosts: {h1: }}, web: {hosts: {h1: }}, media: {hosts: {h1: }}')" "$project"
-expect "two database hosts" "database replication is not supported yet" \
+expect "two database hosts (no quorum)" "Group 'db' has 2 hosts (h1, h2): a replicated database needs 3" \
   ansible-playbook -i "$work/twodb" "$TOP/site.yml"
 # the last deployment's database lived on old-db, which this inventory no longer lists; the
 # only host is the controller itself (read-only facts), so nothing could be changed anyway

@@ -54,8 +54,11 @@ def topology(groups, addresses, cache_port=11211, vip=""):
     media = _group(groups, "media")
     lb = _group(groups, "lb")
     db_host = db[0] if db else None
+    # three database hosts or more: PostgreSQL under Patroni, etcd on the same hosts; the
+    # first is where the databases live first (moved there, or already there)
+    db_cluster = len(db) >= 3
 
-    db_local = db_host is not None and set(web) <= {db_host}
+    db_local = not db_cluster and db_host is not None and set(web) <= {db_host}
     cache_local = len(cache) == 1 and set(web) <= set(cache)
     # a dedicated media tier: media hosts that are not web hosts (web nodes mount its store)
     media_dedicated = bool(media) and not set(media) & set(web)
@@ -69,7 +72,16 @@ def topology(groups, addresses, cache_port=11211, vip=""):
         return sorted({addresses[h] for h in hosts})
 
     firewall = {}
-    if not db_local and db_host is not None:
+    if db_cluster:
+        clients = sorted(set(sources(web)) | set(sources(db)))
+        for h in db:
+            firewall.setdefault(h, []).extend([
+                {"name": "postgresql", "port": 5432, "sources": clients, "unit": "patroni@.service"},
+                {"name": "patroni-api", "port": 8008, "sources": clients, "unit": "patroni@.service"},
+                {"name": "etcd-client", "port": 2379, "sources": sources(db), "unit": "etcd.service"},
+                {"name": "etcd-peer", "port": 2380, "sources": sources(db), "unit": "etcd.service"},
+            ])
+    elif not db_local and db_host is not None:
         firewall.setdefault(db_host, []).append({"name": "postgresql", "port": 5432, "sources": sources(web),
                                               "unit": "postgresql@.service"})
     if not cache_local:
@@ -87,7 +99,10 @@ def topology(groups, addresses, cache_port=11211, vip=""):
         "web_hosts": web,
         "db_host": db_host,
         "db_address": LOOPBACK if db_local else addr(db_host),
-        "db_listen_addresses": ["localhost"] if db_local else ["localhost", addr(db_host)],
+        "db_listen_addresses": {h: ["localhost"] if db_local else ["localhost", addr(h)] for h in db},
+        "db_cluster": db_cluster,
+        # the members of the Patroni cluster ([] for one database host), in the group's order
+        "db_members": [{"name": h, "address": addresses[h]} for h in db] if db_cluster else [],
         "db_allowed_clients": [] if db_local else sources(web),
         "cache_hosts": cache,
         "cache_locations": [f"{LOOPBACK}:{cache_port}"] if cache_local else [f"{addresses[h]}:{cache_port}" for h in cache],
@@ -121,6 +136,21 @@ def topology(groups, addresses, cache_port=11211, vip=""):
         "firewall": firewall,
         "single_host": len({*web, *db, *cache, *media, *lb}) == 1,
     }
+
+
+def db_release_errors(hostvars, hosts):
+    """Errors when the database hosts run different Debian releases (their facts): a
+    PostgreSQL major version (15 on Debian 12, 17 on 13) streams only to itself."""
+    releases = {}
+    for host in hosts or []:
+        facts = hostvars[host].get("ansible_facts") or {}
+        releases.setdefault(str(facts.get("distribution_major_version", "?")), []).append(host)
+    if len(releases) < 2:
+        return []
+    listing = "; ".join(f"Debian {r}: {', '.join(sorted(h))}" for r, h in sorted(releases.items()))
+    return [f"The hosts of group 'db' run different Debian releases ({listing}): PostgreSQL replicates only "
+            "between servers of one major version. Give every database host the same release (upgrade the "
+            "cluster first, then the new hosts join it)."]
 
 
 def _weak_key(key):
@@ -278,10 +308,10 @@ def topology_errors(groups, web_server="gunicorn", projects=None, secret_keys=No
                 f"The inventory has no host in group '{tier}': add {what} to it "
                 "(for one server, put the same host in every group, as inventories/single does)."
             )
-    if len(db) > 1:
+    if len(db) == 2:
         errors.append(
-            f"Group 'db' has {len(db)} hosts ({', '.join(sorted(db))}): "
-            "database replication is not supported yet, keep exactly one host in 'db'."
+            f"Group 'db' has 2 hosts ({', '.join(sorted(db))}): a replicated database needs 3 (Patroni's etcd keeps "
+            "a majority only with 3 members when one is lost); add a third host to 'db', or keep one."
         )
     for other, why in (("web", "both answer on ports 80 and 443"), ("media", "both answer on port 80")):
         both = sorted(lb & set(_group(groups, other)))
@@ -478,4 +508,4 @@ class FilterModule:
     def filters(self):
         return {"keepalived_instance": keepalived_instance, "db_connections": db_connections,
                 "topology": topology, "topology_errors": topology_errors, "project_errors": project_errors, "private_addresses": private_addresses,
-                "public_address_errors": public_address_errors}
+                "public_address_errors": public_address_errors, "db_release_errors": db_release_errors}

@@ -22,7 +22,7 @@ def project(**over):
 def test_single_host_is_loopback_only():
     t = mod.topology(ONE, ADDR)
     assert t["db_address"] == "127.0.0.1"
-    assert t["db_listen_addresses"] == ["localhost"]
+    assert t["db_listen_addresses"] == {"h1": ["localhost"]}
     assert t["db_allowed_clients"] == []
     assert t["cache_locations"] == ["127.0.0.1:11211"]
     assert t["cache_listen_addresses"] == {"h1": ["127.0.0.1"]}
@@ -33,7 +33,7 @@ def test_split_database_admits_only_web_hosts():
     groups = {"web": ["w1", "w2"], "db": ["db1"], "cache": ["w1"]}
     t = mod.topology(groups, ADDR)
     assert t["db_address"] == "10.0.0.2"
-    assert t["db_listen_addresses"] == ["localhost", "10.0.0.2"]
+    assert t["db_listen_addresses"] == {"db1": ["localhost", "10.0.0.2"]}
     assert t["db_allowed_clients"] == ["10.0.0.3", "10.0.0.4"]
     # two web nodes share the cache: every node must name it by the same address
     assert t["cache_locations"] == ["10.0.0.3:11211"]
@@ -52,7 +52,7 @@ def test_missing_db_group_names_the_group():
 
 def test_two_databases_rejected():
     errors = mod.topology_errors({**ONE, "db": ["h1", "db1"]}, "gunicorn", [project()])
-    assert any("replication" in e for e in errors)
+    assert any("a replicated database needs 3" in e for e in errors)
 
 
 def test_mod_wsgi_on_one_host():
@@ -289,3 +289,33 @@ def test_the_inventory_checks_each_project_with_the_same_rules():
                "server_names": ["demo.example.test"], "root": "/etc/demo"}
     alone = mod.project_errors(project, "ntier_projects[0]")
     assert alone and set(alone) <= set(mod.topology_errors(ONE, projects=[project]))
+
+
+def test_three_database_hosts_are_a_patroni_cluster_with_etcd_between_them():
+    addr = {**ADDR, "db2": "10.0.0.5", "db3": "10.0.0.6"}
+    groups = {"web": ["w1"], "db": ["db1", "db2", "db3"], "cache": ["w1"], "media": ["w1"]}
+    t = mod.topology(groups, addr)
+    assert t["db_cluster"] and t["db_host"] == "db1"
+    assert [m["name"] for m in t["db_members"]] == ["db1", "db2", "db3"]
+    assert t["db_listen_addresses"]["db3"] == ["localhost", "10.0.0.6"]
+    ports = {(r["name"], r["port"]): r["sources"] for r in t["firewall"]["db2"]}
+    # the web tier reaches PostgreSQL and Patroni's checks; etcd only the members
+    assert ports[("postgresql", 5432)] == ["10.0.0.2", "10.0.0.3", "10.0.0.5", "10.0.0.6"]
+    assert ports[("patroni-api", 8008)] == ports[("postgresql", 5432)]
+    assert ports[("etcd-peer", 2380)] == ports[("etcd-client", 2379)] == ["10.0.0.2", "10.0.0.5", "10.0.0.6"]
+    single = mod.topology({"web": ["w1"], "db": ["db1"], "cache": ["w1"], "media": ["w1"]}, addr)
+    assert not single["db_cluster"] and single["db_members"] == []
+
+
+def test_two_database_hosts_are_refused_for_want_of_a_quorum():
+    groups = {"all": ["w1", "db1", "db2"], "web": ["w1"], "db": ["db1", "db2"], "cache": ["w1"], "media": ["w1"]}
+    assert any("needs 3" in e for e in mod.topology_errors(groups))
+    groups3 = {**groups, "all": groups["all"] + ["db3"], "db": ["db1", "db2", "db3"]}
+    assert not any("Group 'db'" in e for e in mod.topology_errors(groups3))
+
+
+def test_database_hosts_of_two_debian_releases_are_refused():
+    hv = {h: {"ansible_facts": {"distribution_major_version": v}} for h, v in (("db1", "12"), ("db2", "12"), ("db3", "13"))}
+    errors = mod.db_release_errors(hv, ["db1", "db2", "db3"])
+    assert len(errors) == 1 and "Debian 12: db1, db2; Debian 13: db3" in errors[0]
+    assert mod.db_release_errors(hv, ["db1", "db2"]) == []
