@@ -98,7 +98,13 @@ def topology(groups, addresses, cache_port=11211, vip=""):
     return {
         "web_hosts": web,
         "db_host": db_host,
-        "db_address": LOOPBACK if db_local else addr(db_host),
+        # a cluster: each web node's local HAProxy (role db_proxy), which follows the primary
+        "db_address": LOOPBACK if db_local or db_cluster else addr(db_host),
+        "db_port": 5000 if db_cluster else 5432,
+        # through the local proxy the server's name is not the address connected to: the
+        # certificate is checked against the deployment's CA (which signs only servers of
+        # this deployment), not against the address
+        "db_sslmode": "verify-ca" if db_cluster else "verify-full",
         "db_listen_addresses": {h: ["localhost"] if db_local else ["localhost", addr(h)] for h in db},
         "db_cluster": db_cluster,
         # the members of the Patroni cluster ([] for one database host), in the group's order
