@@ -101,6 +101,8 @@ def topology(groups, addresses, cache_port=11211, vip=""):
         # a cluster: each web node's local HAProxy (role db_proxy), which follows the primary
         "db_address": LOOPBACK if db_local or db_cluster else addr(db_host),
         "db_port": 5000 if db_cluster else 5432,
+        # reads that may lag (the local proxy's replica endpoint); 0: none, reads go to db_port
+        "db_replica_port": 5001 if db_cluster else 0,
         # through the local proxy the server's name is not the address connected to: the
         # certificate is checked against the deployment's CA (which signs only servers of
         # this deployment), not against the address
