@@ -23,11 +23,11 @@ def _members(host):
 
 
 def _streaming(host):
-    """{replica: (state, bytes behind)} from the primary's pg_stat_replication."""
-    rows = host.check_output(
-        "runuser -u postgres -- psql -tA -F' ' -c \"SELECT application_name, state, sync_state,"
-        " pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) FROM pg_stat_replication\"")
-    return {r.split()[0]: (r.split()[1], r.split()[2], int(float(r.split()[3]))) for r in rows.splitlines() if r.strip()}
+    """{replica: (state, sync_state, bytes behind)} from a primary's pg_stat_replication."""
+    out = host.check_output(
+        "runuser -u postgres -- psql -tAc \"SELECT json_agg(json_build_array(application_name, state, sync_state,"
+        " coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn), -1))) FROM pg_stat_replication\"").strip()
+    return {name: (state, sync, int(behind)) for name, state, sync, behind in json.loads(out or "[]") or []}
 
 
 def test_one_leader_and_two_streaming_replicas_with_no_lag(hosts, groups):
@@ -63,7 +63,8 @@ def test_etcd_has_three_healthy_members(hosts, groups):
     members = h.check_output("ETCDCTL_API=3 etcdctl --endpoints http://127.0.0.1:2379 member list -w json")
     assert len(json.loads(members)["members"]) == 3
     health = h.run("ETCDCTL_API=3 etcdctl --endpoints http://127.0.0.1:2379 endpoint health --cluster")
-    assert health.rc == 0 and health.stdout.count("is healthy") == 3, health.stdout + health.stderr
+    # (etcdctl says it on standard error)
+    assert health.rc == 0 and (health.stdout + health.stderr).count("is healthy") == 3, health.stdout + health.stderr
 
 
 def test_a_row_the_site_writes_is_on_every_member(hosts, groups, http):
@@ -183,3 +184,67 @@ def test_one_etcd_member_down_changes_nothing(hosts, groups, http):
         assert http.post_form("/notes/", data={"text": note}).status == 302
     finally:
         hosts[down].check_output("systemctl start etcd")
+
+
+def _commits(hosts, names):
+    """Transactions committed in the project's database, per member."""
+    query = "runuser -u postgres -- psql -tAc \"SELECT xact_commit FROM pg_stat_database WHERE datname = 'demo'\""
+    return {name: int(hosts[name].check_output(query)) for name in names}
+
+
+def test_reads_go_to_the_replicas_and_writes_to_the_primary(hosts, groups, new_http):
+    db = groups["db"]
+    leader = _leader(hosts, db)
+    replicas = [n for n in db if n != leader]
+    client = new_http()  # no pinning cookie yet
+    before = _commits(hosts, db)
+    for _ in range(20):
+        assert client.request("/notes/").status == 200
+    after = _commits(hosts, db)
+    read_on_replicas = sum(after[n] - before[n] for n in replicas)
+    assert read_on_replicas >= 20, f"reads on the replicas: {read_on_replicas}, on the primary: {after[leader] - before[leader]}"
+    before = after
+    for i in range(5):
+        assert client.post_form("/notes/", data={"text": f"routed-{uuid.uuid4().hex[:8]}"}).status == 302
+    after = _commits(hosts, db)
+    assert after[leader] - before[leader] >= 5, "the writes did not reach the primary"
+
+
+def _apply_delay(hosts, groups, delay):
+    h = hosts[groups["db"][0]]
+    _patroni(h, "edit-config", "--force", "-p", f"recovery_min_apply_delay={delay}")
+    leader = _leader(hosts, groups["db"])
+    for name in groups["db"]:
+        if name == leader:
+            continue
+        for _ in range(30):
+            shown = hosts[name].check_output("runuser -u postgres -- psql -tAc 'SHOW recovery_min_apply_delay'").strip()
+            if shown == delay or (delay == "0" and shown == "0"):
+                break
+            time.sleep(1)
+        assert shown == delay, f"{name}: recovery_min_apply_delay is {shown}"
+
+
+@pytest.mark.heavy
+def test_a_client_reads_its_own_writes_while_the_replicas_lag(hosts, groups, new_http):
+    """Every replica applies WAL 5 s late: a client that writes a note and then reads the
+    list finds it, 100 times of 100 (its reads are pinned to the primary); the same client
+    without the pinning cookie misses it (the check bites)."""
+    _apply_delay(hosts, groups, "5s")
+    try:
+        client = new_http()
+        found = 0
+        for i in range(100):
+            note = f"pinned-{uuid.uuid4().hex[:8]}"
+            assert client.post_form("/notes/", data={"text": note}).status == 302
+            found += note in client.request("/notes/").body
+        assert found == 100, f"a client's own note was missing {100 - found} times of 100"
+        missed = 0
+        for i in range(5):
+            note = f"unpinned-{uuid.uuid4().hex[:8]}"
+            assert client.post_form("/notes/", data={"text": note}).status == 302
+            client.client.run(f"sed -i '/multidb_pin_writes/d' {client.jar}")
+            missed += note not in client.request("/notes/").body
+        assert missed == 5, f"without the pinning cookie the note was found {5 - missed} times of 5: the check cannot fail"
+    finally:
+        _apply_delay(hosts, groups, "0")
