@@ -46,6 +46,15 @@ ntier_web_server: uwsgi"
 expect "unsupported web server" "value of ntier_web_server must be one of: gunicorn, mod_wsgi, got: uwsgi" \
   ansible-playbook -i "$work/webserver" "$TOP/site.yml"
 
+inventory lagbudget "$host" "$project
+ntier_db_replica_lag_bytes: 0"
+expect "a replica lag budget of zero" "ntier_db_replica_lag_bytes is 0: give a whole number of 1 or more." \
+  ansible-playbook -i "$work/lagbudget" "$TOP/site.yml"
+inventory pinning "$host" "$project
+ntier_db_pinning_seconds: -5"
+expect "a negative pinning time" "ntier_db_pinning_seconds is -5: give a whole number of 1 or more." \
+  ansible-playbook -i "$work/pinning" "$TOP/site.yml"
+
 # the declared interface (roles/cluster/meta/argument_specs.yml): a misspelled key, a
 # wrong type, a missing key
 inventory typo "$host" "${project}

@@ -287,7 +287,7 @@ def project_errors(project, label="the project", ssh_users=("root",)):
 
 
 def topology_errors(groups, web_server="gunicorn", projects=None, secret_keys=None, vip="", hostvars=None,
-                    admins=None, deployment=None, secrets_dir=None, data_empty_ok=None):
+                    admins=None, deployment=None, secrets_dir=None, data_empty_ok=None, db_routing=None):
     """Return a list of messages, empty when the inventory can be deployed.
 
     ``hostvars`` (optional) gives each host's ``ansible_user`` (a project may not take it
@@ -377,6 +377,9 @@ def topology_errors(groups, web_server="gunicorn", projects=None, secret_keys=No
                                     or secrets_dir == "/"):
         errors.append(f"ntier_secrets_dir is '{secrets_dir}': give an absolute, normalised path on the controller "
                       "(no '..', no trailing '/'), e.g. /home/ops/.ntier-django/secrets/shop-prod.")
+    for key, value in (db_routing or {}).items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            errors.append(f"ntier_db_{key} is {value!r}: give a whole number of 1 or more.")
     for kind in data_empty_ok or []:
         if kind not in ("db", "media"):
             errors.append(f"ntier_data_empty_ok lists '{kind}': it may list db and media only.")

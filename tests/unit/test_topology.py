@@ -319,3 +319,9 @@ def test_database_hosts_of_two_debian_releases_are_refused():
     errors = mod.db_release_errors(hv, ["db1", "db2", "db3"])
     assert len(errors) == 1 and "Debian 12: db1, db2; Debian 13: db3" in errors[0]
     assert mod.db_release_errors(hv, ["db1", "db2"]) == []
+
+
+def test_a_lag_budget_or_pinning_time_below_one_is_refused():
+    errors = mod.topology_errors(ONE, "gunicorn", [project()], db_routing={"replica_lag_bytes": 0, "pinning_seconds": 20})
+    assert errors == ["ntier_db_replica_lag_bytes is 0: give a whole number of 1 or more."]
+    assert mod.topology_errors(ONE, "gunicorn", [project()], db_routing={"replica_lag_bytes": 1, "pinning_seconds": 1}) == []
