@@ -50,6 +50,10 @@ inventory lagbudget "$host" "$project
 ntier_db_replica_lag_bytes: 0"
 expect "a replica lag budget of zero" "ntier_db_replica_lag_bytes is 0: give a whole number of 1 or more." \
   ansible-playbook -i "$work/lagbudget" "$TOP/site.yml"
+inventory poolsize "$host" "$project
+ntier_db_pool_size: 0"
+expect "a pool of no connection" "ntier_db_pool_size is 0: give a whole number of 1 or more." \
+  ansible-playbook -i "$work/poolsize" "$TOP/site.yml"
 inventory pinning "$host" "$project
 ntier_db_pinning_seconds: -5"
 expect "a negative pinning time" "ntier_db_pinning_seconds is -5: give a whole number of 1 or more." \

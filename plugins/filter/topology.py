@@ -78,6 +78,7 @@ def topology(groups, addresses, cache_port=11211, vip=""):
             firewall.setdefault(h, []).extend([
                 {"name": "postgresql", "port": 5432, "sources": clients, "unit": "patroni@.service"},
                 {"name": "patroni-api", "port": 8008, "sources": clients, "unit": "patroni@.service"},
+                {"name": "pgbouncer", "port": 6432, "sources": sources(web), "unit": "pgbouncer.service"},
                 {"name": "etcd-client", "port": 2379, "sources": sources(db), "unit": "etcd.service"},
                 {"name": "etcd-peer", "port": 2380, "sources": sources(db), "unit": "etcd.service"},
             ])
@@ -103,6 +104,8 @@ def topology(groups, addresses, cache_port=11211, vip=""):
         "db_port": 5000 if db_cluster else 5432,
         # reads that may lag (the local proxy's replica endpoint); 0: none, reads go to db_port
         "db_replica_port": 5001 if db_cluster else 0,
+        # the primary without the pool (migrations); 0: the same as db_port
+        "db_direct_port": 5002 if db_cluster else 0,
         # through the local proxy the server's name is not the address connected to: the
         # certificate is checked against the deployment's CA (which signs only servers of
         # this deployment), not against the address

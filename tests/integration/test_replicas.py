@@ -3,6 +3,7 @@ three database hosts with etcd between them, one leader and two streaming replic
 hold every row the site writes."""
 import json
 import os
+import shlex
 import subprocess
 import threading
 import time
@@ -248,3 +249,80 @@ def test_a_client_reads_its_own_writes_while_the_replicas_lag(hosts, groups, new
         assert missed == 5, f"without the pinning cookie the note was found {5 - missed} times of 5: the check cannot fail"
     finally:
         _apply_delay(hosts, groups, "0")
+
+
+def _manage_shell(web, code):
+    """Python run by the project's own manage.py shell (its settings, its virtualenv)."""
+    return web.run(f"demo-manage shell -c {shlex.quote(code)}")
+
+
+CONNECT = """
+import psycopg2, threading
+from django.conf import settings
+d = settings.DATABASES["default"]
+def connect(password=None):
+    return psycopg2.connect(host=d["HOST"], port=d["PORT"], dbname=d["NAME"], user=d["USER"],
+                            password=password or d["PASSWORD"], sslmode=d["OPTIONS"]["sslmode"],
+                            sslrootcert=d["OPTIONS"]["sslrootcert"], connect_timeout=15)
+"""
+
+
+def test_pgbouncer_queues_many_clients_on_a_small_pool(hosts, groups, web):
+    """40 clients at once, each holding a transaction for a second, through the primary
+    endpoint to a pool of 5 (ntier_db_pool_size in molecule.yml): none fails, and the
+    primary never has more than pool + reserve (5 + 5) connections of the project."""
+    leader = hosts[_leader(hosts, groups["db"])]
+    code = CONNECT + """
+errors = []
+def one():
+    try:
+        c = connect(); cur = c.cursor(); cur.execute("SELECT pg_sleep(1)"); c.close()
+    except Exception as e:
+        errors.append(str(e))
+threads = [threading.Thread(target=one) for _ in range(40)]
+[t.start() for t in threads]; [t.join() for t in threads]
+print("errors", len(errors), errors[:2])
+"""
+    count = ("runuser -u postgres -- psql -tAc \"SELECT count(*) FROM pg_stat_activity"
+             " WHERE datname = 'demo' AND usename = 'demo'\"")
+    peak, done = [0], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], int(leader.check_output(count)))
+            time.sleep(0.2)
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        r = _manage_shell(web, code)
+    finally:
+        done.set()
+        sampler.join(10)
+    assert r.rc == 0 and "errors 0 " in r.stdout, r.stdout + r.stderr
+    assert 0 < peak[0] <= 10, f"the primary had {peak[0]} connections of the project"
+
+
+def test_pgbouncer_refuses_a_wrong_password_and_logs_no_secret(hosts, groups, web):
+    r = _manage_shell(web, CONNECT + """
+try:
+    connect("not-the-password"); print("connected")
+except psycopg2.OperationalError as e:
+    print("refused:", e)
+""")
+    assert "refused:" in r.stdout and "password authentication failed" in r.stdout, r.stdout + r.stderr
+    password = open(os.path.join(os.environ["NTIER_SECRETS_DIR"], "demo", "db_password")).read().strip()
+    for name in groups["db"] + groups["web"]:
+        logs = hosts[name].run("cat /var/log/postgresql/*.log 2>/dev/null; journalctl --no-pager -q 2>/dev/null").stdout
+        assert password not in logs, f"the database password is in {name}'s logs"
+
+
+def test_iterating_ten_thousand_rows_through_the_pool(web):
+    """QuerySet.iterator() through PgBouncer's transaction pooling (server-side cursors off)."""
+    r = _manage_shell(web, """
+from notes.models import Note
+Note.objects.bulk_create([Note(text=f"bulk-{i}") for i in range(10000)], batch_size=2000)
+print("rows", sum(1 for _ in Note.objects.iterator(chunk_size=500)))
+Note.objects.filter(text__startswith="bulk-").delete()
+""")
+    assert r.rc == 0, r.stdout + r.stderr
+    assert int(r.stdout.split("rows", 1)[1].split()[0]) >= 10000, r.stdout
