@@ -257,11 +257,11 @@ def _manage_shell(web, code):
 
 
 CONNECT = """
-import psycopg2, threading
+import psycopg, threading
 from django.conf import settings
 d = settings.DATABASES["default"]
 def connect(password=None):
-    return psycopg2.connect(host=d["HOST"], port=d["PORT"], dbname=d["NAME"], user=d["USER"],
+    return psycopg.connect(host=d["HOST"], port=d["PORT"], dbname=d["NAME"], user=d["USER"],
                             password=password or d["PASSWORD"], sslmode=d["OPTIONS"]["sslmode"],
                             sslrootcert=d["OPTIONS"]["sslrootcert"], connect_timeout=15)
 """
@@ -306,7 +306,7 @@ def test_pgbouncer_refuses_a_wrong_password_and_logs_no_secret(hosts, groups, we
     r = _manage_shell(web, CONNECT + """
 try:
     connect("not-the-password"); print("connected")
-except psycopg2.OperationalError as e:
+except psycopg.OperationalError as e:
     print("refused:", e)
 """)
     assert "refused:" in r.stdout and "password authentication failed" in r.stdout, r.stdout + r.stderr
