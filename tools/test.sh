@@ -129,6 +129,12 @@ tools/cleanup-netavark.sh || true
 [ -n "$cache_was_up" ] || tools/package-cache.sh stop
 passed=$(grep -c ' passed ' "$LOGS/results")
 failed=$(grep -c ' FAILED ' "$LOGS/results")
+# a failed step's log was printed whole when it ended, maybe far above; the lines that say
+# why come again here, where a log cut to its end still shows them
+for name in $(awk '$2 == "FAILED" { print $1 }' "$LOGS/results"); do
+  echo "=== why $name failed (the lines that say so, from its log)"
+  grep -E -A6 'fatal: |FAILED! |^E  |Error:|AssertionError|failed=[1-9]' "$LOGS/$name.log" | tail -n 60
+done
 echo "=== times (whole run: $SECONDS s; steps in lanes overlap)"
 awk '{ printf "%-32s %s %5d s\n", $1, $2, $3 }' "$LOGS/results"
 [ "$failed" -eq 0 ] || echo "failed steps: $(awk '$2 == "FAILED" { printf "%s ", $1 }' "$LOGS/results")"
