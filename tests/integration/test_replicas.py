@@ -101,87 +101,209 @@ def _leader(hosts, names):
     return None
 
 
-@pytest.mark.heavy
-def test_losing_the_primary_host_under_writes(hosts, groups, new_http, web):
-    """The primary's host stops dead (podman pause: its etcd, Patroni and PostgreSQL
-    freeze) while a client writes twice a second through the site. A replica takes over
-    within ttl + loop_wait + 10 s, writes succeed again within seconds of it, every write
-    that was acknowledged is in the new primary's table, gunicorn was not restarted, and
-    the old primary rejoins as a replica once its host is back."""
-    db = groups["db"]
-    old = _leader(hosts, db)
-    assert old, "no leader to begin with"
-    others = [n for n in db if n != old]
-    # the cluster whole first: every replica streaming (an earlier check may have just
-    # moved the primary)
-    for _ in range(60):
-        if sorted(n for n, r in _streaming(hosts[old]).items() if r[0] == "streaming") == sorted(others):
-            break
-        time.sleep(2)
-    gunicorn = web.check_output("systemctl show -p MainPID --value gunicorn-demo.service")
-    client, writes, stop = new_http(), [], threading.Event()
+class _Writes:
+    """A client that POSTs a note through the site twice a second while the block runs:
+    [(time, note, status)], -1 for the client's own failure."""
 
-    def write():
-        i = 0
-        while not stop.is_set():
+    def __init__(self, client):
+        self.client, self.done, self._stop = client, [], threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        token, i = self.client.csrf_token("/notes/"), 0
+        while not self._stop.is_set():
             note = f"failover-{uuid.uuid4().hex[:6]}-{i}"
             try:
-                status = client.request("/notes/", "POST", data={"text": note, "csrfmiddlewaretoken": token},
-                                        headers={"Referer": f"https://{client.name}/notes/"}, timeout=10).status
+                status = self.client.request("/notes/", "POST", data={"text": note, "csrfmiddlewaretoken": token},
+                                             headers={"Referer": f"https://{self.client.name}/notes/"}, timeout=10).status
             except Exception:  # noqa: BLE001 - the client's own failure counts as a failed write
                 status = -1
-            writes.append((time.monotonic(), note, status))
+            self.done.append((time.monotonic(), note, status))
             i += 1
             time.sleep(0.5)
 
-    token = client.csrf_token("/notes/")
-    writer = threading.Thread(target=write, daemon=True)
-    writer.start()
-    time.sleep(3)
-    paused_at = time.monotonic()
-    subprocess.run(["podman", "pause", old], check=True)
-    try:
-        new, promoted_at = None, None
-        while time.monotonic() - paused_at < 70:
-            new = _leader(hosts, others)
-            if new and new != old:
-                promoted_at = time.monotonic()
-                break
-            time.sleep(1)
-        assert new and new != old, f"no replica took over within 70 s of {old} stopping"
-        # Patroni's ttl 30 + loop_wait 10 + 10
-        assert promoted_at - paused_at <= 50, f"the new leader came after {promoted_at - paused_at:.0f} s"
-        time.sleep(15)
-    finally:
-        subprocess.run(["podman", "unpause", old], check=True)
-    stop.set()
-    writer.join(30)
-    after = [(t, s) for t, _, s in writes if t > promoted_at]
-    ok_after = [t for t, s in after if s == 302]
-    assert ok_after, f"no write succeeded after the promotion: {after}"
-    assert ok_after[0] - promoted_at <= 10, f"writes came back {ok_after[0] - promoted_at:.1f} s after the promotion"
-    print(f"\nfailover: leader after {promoted_at - paused_at:.1f} s, writes back {ok_after[0] - promoted_at:.1f} s later; "
-          f"{sum(1 for w in writes if w[2] == 302)} of {len(writes)} writes acknowledged")
-    # every acknowledged write survived (synchronous replication)
-    acked = [n for _, n, s in writes if s == 302]
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(30)
+
+    def acknowledged(self):
+        return [n for _, n, s in self.done if s == 302]
+
+    def first_ok_after(self, moment):
+        return next((t for t, _, s in self.done if t > moment and s == 302), None)
+
+
+class _Writers:
+    """Samples every database host twice a second while the block runs: which servers are
+    out of recovery (a writer), from the host itself (podman exec, 1 s at most; a frozen or
+    unreachable host gives no answer). [(time, {host: True (writer) | False | None})]"""
+
+    def __init__(self, names):
+        self.names, self.samples, self._stop = names, [], threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def _writer(name, out):
+        try:
+            r = subprocess.run(["podman", "exec", name, "runuser", "-u", "postgres", "--", "psql", "-tAc",
+                                "SELECT pg_is_in_recovery()"], capture_output=True, text=True, timeout=1)
+            out[name] = {"f": True, "t": False}.get(r.stdout.strip()) if r.returncode == 0 else None
+        except subprocess.TimeoutExpired:
+            out[name] = None
+
+    def _run(self):
+        while not self._stop.is_set():
+            at, out = time.monotonic(), {}
+            threads = [threading.Thread(target=self._writer, args=(n, out)) for n in self.names]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(2)
+            self.samples.append((at, dict(out)))
+            time.sleep(max(0.0, 0.5 - (time.monotonic() - at)))
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(10)
+
+    def two_writers(self, since=0.0):
+        return [(round(t - since, 1), sorted(n for n, w in s.items() if w)) for t, s in self.samples
+                if t >= since and sum(1 for w in s.values() if w) > 1]
+
+
+def _whole(hosts, leader, others):
+    """Wait until every other member streams from the leader (an earlier check may have just
+    moved the primary)."""
+    for _ in range(60):
+        if sorted(n for n, r in _streaming(hosts[leader]).items() if r[0] == "streaming") == sorted(others):
+            return
+        time.sleep(2)
+    raise AssertionError(f"the cluster is not whole: {_streaming(hosts[leader])}")
+
+
+def _new_leader(hosts, others, old, since, within=70):
+    while time.monotonic() - since < within:
+        new = _leader(hosts, others)
+        if new and new != old:
+            return new, time.monotonic()
+        time.sleep(1)
+    raise AssertionError(f"no replica took over within {within} s of losing {old}")
+
+
+def _survived(hosts, new, writes):
+    """Every write the site acknowledged is in the new primary's table."""
     for _ in range(30):
         r = hosts[new].run("runuser -u postgres -- psql -d demo -tAc \"SELECT text FROM notes_note WHERE text LIKE 'failover-%'\"")
         if r.rc == 0:
             break
         time.sleep(1)
-    assert r.rc == 0, (f"{new}'s server does not answer: {r.stderr}\n{_patroni(hosts[old], 'list')}\n"
-                       + hosts[new].run("journalctl -u 'patroni@*' --no-pager -n 40").stdout)
-    listed = r.stdout.split()
-    assert set(acked) <= set(listed), f"acknowledged writes lost: {sorted(set(acked) - set(listed))}"
-    assert web.check_output("systemctl show -p MainPID --value gunicorn-demo.service") == gunicorn
-    # the old primary rejoins by itself, as a replica that streams from the new one
+    assert r.rc == 0, f"{new}'s server does not answer: {r.stderr}\n" + hosts[new].run(
+        "journalctl -u 'patroni@*' --no-pager -n 40").stdout
+    lost = sorted(set(writes.acknowledged()) - set(r.stdout.split()))
+    assert not lost, f"acknowledged writes lost: {lost}"
+
+
+def _rejoins(hosts, groups, new, old):
+    """The old primary rejoins by itself, as a replica that streams from the new one."""
     for _ in range(45):
         replicas = _streaming(hosts[new])
         if replicas.get(old, ("",))[0] == "streaming":
             break
         time.sleep(2)
     assert replicas.get(old, ("",))[0] == "streaming", replicas
-    assert _leader(hosts, db) == new
+    assert _leader(hosts, groups["db"]) == new
+
+
+@pytest.mark.heavy
+def test_losing_the_primary_host_under_writes(hosts, groups, new_http, web):
+    """The primary's host stops dead (podman pause: its etcd, Patroni and PostgreSQL
+    freeze) while a client writes twice a second through the site. A replica takes over
+    within ttl + loop_wait + 10 s, writes succeed again within seconds of it, every write
+    that was acknowledged is in the new primary's table, gunicorn was not restarted, and
+    the old primary rejoins as a replica once its host is back. No sample sees two writers
+    while the host is frozen; when it comes back, its server is out of recovery until its
+    Patroni's first loop demotes it (no watchdog fences it), and that window is printed."""
+    db = groups["db"]
+    old = _leader(hosts, db)
+    assert old, "no leader to begin with"
+    others = [n for n in db if n != old]
+    _whole(hosts, old, others)
+    gunicorn = web.check_output("systemctl show -p MainPID --value gunicorn-demo.service")
+    with _Writes(new_http()) as writes, _Writers(db) as writers:
+        time.sleep(3)
+        paused_at = time.monotonic()
+        subprocess.run(["podman", "pause", old], check=True)
+        try:
+            new, promoted_at = _new_leader(hosts, others, old, paused_at)
+            time.sleep(15)
+        finally:
+            subprocess.run(["podman", "unpause", old], check=True)
+            resumed_at = time.monotonic()
+        time.sleep(15)
+    # Patroni's ttl 30 + loop_wait 10 + 10
+    assert promoted_at - paused_at <= 50, f"the new leader came after {promoted_at - paused_at:.0f} s"
+    back = writes.first_ok_after(promoted_at)
+    assert back, f"no write succeeded after the promotion: {writes.done}"
+    assert back - promoted_at <= 10, f"writes came back {back - promoted_at:.1f} s after the promotion"
+    frozen = [(t, w) for t, w in writers.two_writers(paused_at) if t <= resumed_at - paused_at]
+    assert not frozen, f"two writers while {old} was frozen (s after the pause, hosts): {frozen}"
+    stale = writers.two_writers(resumed_at)
+    assert all(w == sorted([old, new]) for _, w in stale), stale
+    assert not stale or stale[-1][0] <= 10, f"{old} was still out of recovery {stale[-1][0]} s after it came back"
+    print(f"\nfailover: leader after {promoted_at - paused_at:.1f} s, writes back {back - promoted_at:.1f} s later; "
+          f"{len(writes.acknowledged())} of {len(writes.done)} writes acknowledged; the resumed old primary out of "
+          f"recovery beside the new one in {len(stale)} samples (last {stale[-1][0] if stale else 0} s after it resumed)")
+    _survived(hosts, new, writes)
+    assert web.check_output("systemctl show -p MainPID --value gunicorn-demo.service") == gunicorn
+    _rejoins(hosts, groups, new, old)
+
+
+@pytest.mark.heavy
+def test_a_primary_cut_off_from_its_peers_stops_taking_writes(hosts, groups, new_http):
+    """The primary's host loses its peers (nftables drops every packet to and from the
+    other database hosts; the web node still reaches it) while a client writes through
+    the site: its Patroni cannot renew the leader key, so it demotes its server within
+    ttl; the others elect a new leader; no sample ever sees two writers; every write the
+    site acknowledged is on the new leader; once the cut ends, the old primary rejoins."""
+    db = groups["db"]
+    old = _leader(hosts, db)
+    assert old, "no leader to begin with"
+    others = [n for n in db if n != old]
+    _whole(hosts, old, others)
+    peers = " , ".join(hosts[n].check_output("hostname -I").split()[0] for n in others)
+    cut = (f"nft add table inet ntier_cut && nft add chain inet ntier_cut in '{{ type filter hook input priority -10; }}'"
+           f" && nft add chain inet ntier_cut out '{{ type filter hook output priority -10; }}'"
+           f" && nft add rule inet ntier_cut in ip saddr {{ {peers} }} drop"
+           f" && nft add rule inet ntier_cut out ip daddr {{ {peers} }} drop")
+    with _Writes(new_http()) as writes, _Writers(db) as writers:
+        time.sleep(3)
+        cut_at = time.monotonic()
+        hosts[old].check_output(cut)
+        try:
+            new, promoted_at = _new_leader(hosts, others, old, cut_at)
+            time.sleep(10)
+        finally:
+            hosts[old].run("nft delete table inet ntier_cut")
+            healed_at = time.monotonic()
+        time.sleep(10)
+    assert not writers.two_writers(), f"two writers (s after the start, hosts): {writers.two_writers()}"
+    # the cut-off primary's last sample as a writer: within Patroni's ttl of the cut
+    demoted = max((t for t, s in writers.samples if s.get(old) and t < healed_at), default=cut_at) - cut_at
+    assert demoted <= 30, f"{old} was still a writer {demoted:.0f} s after the cut"
+    back = writes.first_ok_after(promoted_at)
+    assert back and back - promoted_at <= 10, f"writes did not come back within 10 s of the promotion: {writes.done}"
+    print(f"\npartition: old primary a writer for {demoted:.1f} s more, new leader after {promoted_at - cut_at:.1f} s; "
+          f"{len(writes.acknowledged())} of {len(writes.done)} writes acknowledged")
+    _survived(hosts, new, writes)
+    _rejoins(hosts, groups, new, old)
 
 
 @pytest.mark.heavy
