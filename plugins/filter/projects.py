@@ -40,6 +40,7 @@ def project_layout(project):
         "system_packages": [],
         "extra_settings": {},
         "contrib_postgres": True,
+        "db_server_side_binding": False,
         "extra_installed_apps": [],
         "extra_middleware": [],
         "tls_certificate": "",

@@ -149,15 +149,25 @@ def topology(groups, addresses, cache_port=11211, vip=""):
     }
 
 
-def db_release_errors(hostvars, hosts):
+def db_release_errors(hostvars, hosts, projects=None):
     """Errors when the database hosts run different Debian releases (their facts): a
-    PostgreSQL major version (15 on Debian 12, 17 on 13) streams only to itself."""
+    PostgreSQL major version (15 on Debian 12, 17 on 13) streams only to itself. With
+    ``projects``, also a project that asks for server-side binding (prepared statements)
+    where a cluster's PgBouncer cannot keep them (1.18, Debian 12)."""
     releases = {}
     for host in hosts or []:
         facts = hostvars[host].get("ansible_facts") or {}
         releases.setdefault(str(facts.get("distribution_major_version", "?")), []).append(host)
     if len(releases) < 2:
-        return []
+        errors = []
+        if len(hosts or []) >= 3 and "12" in releases:
+            for i, project in enumerate(projects or []):
+                if project.get("db_server_side_binding"):
+                    errors.append(
+                        f"ntier_projects[{i}] ({project.get('name')}) sets db_server_side_binding, but the database "
+                        "cluster's PgBouncer on Debian 12 (1.18) cannot keep prepared statements in transaction "
+                        "pooling: set it to false, or run the database hosts on Debian 13 (PgBouncer 1.24).")
+        return errors
     listing = "; ".join(f"Debian {r}: {', '.join(sorted(h))}" for r, h in sorted(releases.items()))
     return [f"The hosts of group 'db' run different Debian releases ({listing}): PostgreSQL replicates only "
             "between servers of one major version. Give every database host the same release (upgrade the "

@@ -321,6 +321,17 @@ def test_database_hosts_of_two_debian_releases_are_refused():
     assert mod.db_release_errors(hv, ["db1", "db2"]) == []
 
 
+def test_server_side_binding_is_refused_where_pgbouncer_cannot_keep_prepared_statements():
+    on = [{"name": "shop", "db_server_side_binding": True}, {"name": "blog"}]
+    for release, cluster, refused in (("12", True, True), ("13", True, False), ("12", False, False)):
+        names = ["db1", "db2", "db3"] if cluster else ["db1"]
+        hv = {h: {"ansible_facts": {"distribution_major_version": release}} for h in names}
+        errors = mod.db_release_errors(hv, names, on)
+        assert bool(errors) == refused, (release, cluster, errors)
+        if refused:
+            assert len(errors) == 1 and "ntier_projects[0] (shop) sets db_server_side_binding" in errors[0]
+
+
 def test_a_lag_budget_or_pinning_time_below_one_is_refused():
     errors = mod.topology_errors(ONE, "gunicorn", [project()], db_routing={"replica_lag_bytes": 0, "pinning_seconds": 20})
     assert errors == ["ntier_db_replica_lag_bytes is 0: give a whole number of 1 or more."]
