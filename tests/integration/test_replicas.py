@@ -47,6 +47,20 @@ def test_one_leader_and_two_streaming_replicas_with_no_lag(hosts, groups):
     assert [sync for _, sync, _ in replicas.values()].count("sync") == 1, replicas
 
 
+def test_rows_written_before_the_cluster_are_on_every_member(hosts, groups):
+    """grow.sh grew a split-db deployment into the cluster: the notes the site took while
+    it was one server (their count and checksum, recorded then) are on every member."""
+    if not os.path.exists(os.environ.get("NTIER_GROWN", "")):
+        pytest.skip("this cluster was not grown from one server")
+    before = json.load(open(os.environ["NTIER_GROWN"]))
+    assert before["count"] > 0, before
+    query = ("SELECT json_build_object('max_id', max(id), 'count', count(*), 'sum', md5(string_agg(id || ':' || text, ','"
+             f" ORDER BY id))) FROM notes_note WHERE id <= {int(before['max_id'])}")
+    for name in groups["db"]:
+        now = json.loads(hosts[name].check_output(f"runuser -u postgres -- psql -d demo -tAc {shlex.quote(query)}"))
+        assert now == before, f"{name}: {now} != {before}"
+
+
 def test_every_member_runs_under_patroni_not_debians_unit(hosts, groups):
     for name in groups["db"]:
         h = hosts[name]
