@@ -359,6 +359,88 @@ def test_reads_go_to_the_replicas_and_writes_to_the_primary(hosts, groups, new_h
     assert after[leader] - before[leader] >= 5, "the writes did not reach the primary"
 
 
+def _proxy_state(web, backend):
+    """{server: status} of a backend of the web node's local HAProxy (its admin socket)."""
+    out = web.check_output(
+        "python3 -c \"import socket; s = socket.socket(socket.AF_UNIX); s.connect('/run/haproxy/admin.sock');"
+        " s.sendall(b'show stat\\n'); print(s.makefile().read())\"")
+    rows = [line.split(",") for line in out.splitlines() if line.startswith(backend + ",")]
+    return {r[1]: r[17] for r in rows if r[1] not in ("FRONTEND", "BACKEND")}
+
+
+def _until(what, seconds, step=0.5):
+    """The time (monotonic) what() first held, None if it did not within seconds."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if what():
+            return time.monotonic()
+        time.sleep(step)
+    return None
+
+
+@pytest.mark.heavy
+def test_a_replica_past_the_lag_budget_leaves_the_replica_endpoint_and_returns(hosts, groups, web):
+    """One replica's replay paused while the primary writes 5 MB of WAL: once its Patroni
+    says it lags past the budget, the web node's HAProxy takes it out of the replica
+    endpoint within three checks (2 s apart); replay resumed, it comes back."""
+    db = groups["db"]
+    leader = _leader(hosts, db)
+    replica = [n for n in db if n != leader][0]
+    address = hosts[replica].check_output("hostname -I").split()[0]
+    budget = 1048576
+    lagging = f"curl -s -o /dev/null -w '%{{http_code}}' -X OPTIONS 'http://{address}:8008/replica?lag={budget}'"
+    psql = "runuser -u postgres -- psql -tAc"
+    assert _proxy_state(web, "postgres_replicas")[replica] == "UP"
+    hosts[replica].check_output(f"{psql} 'SELECT pg_wal_replay_pause()'")
+    try:
+        hosts[leader].check_output(f"{psql} \"CREATE TABLE ntier_lag AS SELECT g, repeat(md5(g::text), 8) AS t"
+                                   " FROM generate_series(1, 20000) g; DROP TABLE ntier_lag\"")
+        # Patroni compares the replay position with the leader's, which it learns every loop (10 s)
+        said = _until(lambda: web.check_output(lagging) == "503", 40)
+        assert said, f"{replica}'s Patroni never said it lags"
+        out = _until(lambda: _proxy_state(web, "postgres_replicas")[replica] != "UP", 15)
+        assert out and out - said <= 3 * 2 + 2, f"{replica} left the replica endpoint {out and out - said} s after it lagged"
+        assert _proxy_state(web, "postgres_replicas")[[n for n in db if n not in (leader, replica)][0]] == "UP"
+    finally:
+        hosts[replica].check_output(f"{psql} 'SELECT pg_wal_replay_resume()'")
+    back = _until(lambda: _proxy_state(web, "postgres_replicas")[replica] == "UP", 40)
+    assert back, f"{replica} did not come back to the replica endpoint: {_proxy_state(web, 'postgres_replicas')}"
+    print(f"\nlag: out of the replica endpoint {out - said:.1f} s after its Patroni said it lags, back {back - out:.1f} s later")
+
+
+@pytest.mark.heavy
+def test_with_every_replica_stopped_the_site_still_reads_and_writes(hosts, groups, web, new_http):
+    """Both replicas' Patroni stopped (their servers with them): the replica endpoint
+    falls back to the primary, pages that read the database answer, and a write goes
+    through once Patroni has stopped waiting for a synchronous replica."""
+    db = groups["db"]
+    leader = _leader(hosts, db)
+    replicas = [n for n in db if n != leader]
+    unit = "patroni@" + hosts[leader].check_output("ls /etc/patroni/").split("-main.yml")[0] + "-main"
+    client = new_http()
+    try:
+        for name in replicas:
+            hosts[name].check_output(f"systemctl stop {unit}")
+        gone = _until(lambda: all(v != "UP" for v in _proxy_state(web, "postgres_replicas").values()), 20)
+        assert gone, _proxy_state(web, "postgres_replicas")
+        for _ in range(10):
+            assert client.request("/notes/").status == 200
+        note = f"alone-{uuid.uuid4().hex[:8]}"
+
+        def write():
+            try:
+                return client.post_form("/notes/", data={"text": note}).status == 302
+            except Exception:  # noqa: BLE001 - a write that times out waiting for a replica is a failed try
+                return False
+        wrote = _until(write, 40, step=2)
+        assert wrote, "no write went through with every replica stopped"
+    finally:
+        for name in replicas:
+            hosts[name].run(f"systemctl start {unit}")
+    assert _until(lambda: sorted(n for n, r in _streaming(hosts[leader]).items() if r[0] == "streaming") == sorted(replicas), 90, 2), \
+        _streaming(hosts[leader])
+
+
 def _apply_delay(hosts, groups, delay):
     h = hosts[groups["db"][0]]
     _patroni(h, "edit-config", "--force", "-p", f"recovery_min_apply_delay={delay}")
