@@ -1,3 +1,4 @@
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from notes import views
@@ -10,4 +11,8 @@ urlpatterns = [
     path("request/", views.request_info, name="request_info"),
     path("visits/", views.visits, name="visits"),
     path("signed/", views.signed, name="signed"),
+    path("accounts/signup/", views.signup, name="signup"),
+    path("accounts/login/", auth_views.LoginView.as_view(template_name="notes/account.html",
+                                                         extra_context={"title": "Log in"}), name="login"),
+    path("private/", views.private, name="private"),
 ]

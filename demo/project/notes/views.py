@@ -2,6 +2,9 @@ import socket
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import UserCreationForm
 from django.core import signing
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
@@ -88,3 +91,18 @@ def signed(request):
         return JsonResponse({"value": signing.loads(token, salt="demo.signed")})
     except signing.BadSignature:
         return JsonResponse({"error": "bad signature"}, status=400)
+
+
+def signup(request):
+    """An account of one's own: created and logged in, then the private page."""
+    form = UserCreationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        login(request, form.save())
+        return redirect("private")
+    return render(request, "notes/account.html", {"form": form, "title": "Sign up"})
+
+
+@login_required
+def private(request):
+    """Only for a logged-in user: who Django says it is."""
+    return JsonResponse({"user": request.user.get_username(), "node": socket.gethostname()})
