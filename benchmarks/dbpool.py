@@ -7,7 +7,8 @@ Three bare gunicorns of the deployed release run on the web node, each with the 
 own settings and workers, and differ only in how Django reaches PostgreSQL:
   pooled   the deployed settings: 127.0.0.1:5000 (local HAProxy, the primary's PgBouncer)
            and reads from 127.0.0.1:5001 (a replica's PgBouncer)
-  proxied  NTIER_DB_DIRECT=1: 127.0.0.1:5002 (local HAProxy, the primary's PostgreSQL)
+  proxied  NTIER_DB_DIRECT=1: the primary through 127.0.0.1:5002 (local HAProxy, the
+           primary's PostgreSQL itself); reads still from a replica's PgBouncer
   direct   the primary's address, port 5432, TLS verified (sslmode verify-full): what one
            database host gets, no proxy, no replica
 CPU is read from every test host's cgroup (benchmarks/served.py's Host) during a bounded
@@ -80,7 +81,8 @@ def main():
              f"wrk -t2 -c{args.connections} -d{args.duration}s per case against a bare gunicorn on {app.container} "
              f"(the deployed release, settings and {workers} workers), after a 2 s warm-up. Server CPU: every process of "
              f"the {len(hosts)} hosts ({', '.join(args.container)}), from their cgroups. pooled: local HAProxy, then "
-             "PgBouncer (the primary's; reads a replica's); proxied: local HAProxy, then the primary's PostgreSQL; "
+             "PgBouncer (the primary's; reads a replica's); proxied: the primary through local HAProxy to its PostgreSQL "
+             "itself, reads as pooled; "
              f"direct: TLS to the primary ({primary.container}) itself, as one database host is reached.", "",
              "| case | req/s | p50 ms | p99 ms | errors | server CPU ms/request |", "|---|---|---|---|---|---|"]
     lines += [f"| {r['case']} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | "
