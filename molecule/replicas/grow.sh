@@ -7,7 +7,9 @@
 #   2. site.yml with the scenario's own inventory (three db hosts) while the client polls;
 #      what it saw is printed (the write outage), the rows are checked on every member by
 #      test_replicas (NTIER_GROWN: this script's record);
-#   3. the same run again must change nothing, and a --check --diff run must pass.
+#   3. the same run again must change nothing; a higher max_connections reaches every
+#      member (Patroni keeps it in etcd), and changes nothing the second time; a --check
+#      --diff run must pass.
 set -euo pipefail
 DIR=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$DIR/../.." && pwd)
@@ -56,6 +58,19 @@ if [ -z "$recap" ] || grep -vq 'changed=0 ' <<<"$recap"; then
   grep -B3 -E '^changed:' "$STATE/idempotence.log" | head -60; echo "$recap"
   echo "=== the second run changed something (or no recap)"; exit 1
 fi
+echo "=== max_connections of the running cluster"
+# Patroni keeps it in etcd: a new value (what more web nodes would need) reaches every member
+db=$(ansible-inventory -i "$INV" --list | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["db"]["hosts"]))')
+shown() { ansible "$1" -i "$INV" -o -m ansible.builtin.command -a "runuser -u postgres -- psql -tAc 'SHOW max_connections'" | sed -n 's/.*(stdout) //p'; }
+more=$(( $(shown "$db1") + 10 ))
+run max-connections "$INV" -e ntier_db_max_connections=$more
+for h in $db; do
+  [ "$(shown "$h")" = "$more" ] || { echo "=== $h: max_connections $(shown "$h"), not $more"; exit 1; }
+done
+run max-connections-again "$INV" -e ntier_db_max_connections=$more
+recap=$(grep -E '^\S+\s+: ok=' "$STATE/max-connections-again.log" || true)
+[ -n "$recap" ] && ! grep -vq 'changed=0 ' <<<"$recap" || { echo "$recap"; echo "=== the second run with it changed something"; exit 1; }
+echo "max_connections: $more on every member"
 echo "=== check mode"
-run check "$INV" --check --diff
+run check "$INV" --check --diff -e ntier_db_max_connections=$more
 echo "=== grown"
