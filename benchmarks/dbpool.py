@@ -50,7 +50,7 @@ def main():
     root = f"/srv/django/{args.project}"
     # the primary: the member whose Patroni answers /primary
     primary = next(h for h in hosts if h is not app and h.run(
-        "curl -s -o /dev/null -w '%{http_code}' http://$(hostname -I | cut -d' ' -f1):8008/primary") == "200")
+        "curl -s -o /dev/null -w '%{http_code}' http://$(ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -1):8008/primary") == "200")
     primary_address = primary.address()
     unit = app.run(f"systemctl show -p ExecStart --value gunicorn-{args.project}.service")
     workers = re.search(r"--workers (\d+)", unit).group(1)

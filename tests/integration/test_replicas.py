@@ -10,6 +10,7 @@ import time
 import uuid
 
 import pytest
+from conftest import private_address
 
 pytestmark = pytest.mark.skipif(not os.environ.get("NTIER_DB_CLUSTER"), reason="only with a database cluster")
 
@@ -292,7 +293,7 @@ def test_a_primary_cut_off_from_its_peers_stops_taking_writes(hosts, groups, new
     assert old, "no leader to begin with"
     others = [n for n in db if n != old]
     _whole(hosts, old, others)
-    peers = " , ".join(hosts[n].check_output("hostname -I").split()[0] for n in others)
+    peers = " , ".join(private_address(hosts[n]) for n in others)
     cut = (f"nft add table inet ntier_cut && nft add chain inet ntier_cut in '{{ type filter hook input priority -10; }}'"
            f" && nft add chain inet ntier_cut out '{{ type filter hook output priority -10; }}'"
            f" && nft add rule inet ntier_cut in ip saddr {{ {peers} }} drop"
@@ -389,8 +390,8 @@ def test_a_replica_past_the_lag_budget_leaves_the_replica_endpoint_and_returns(h
     leader = _leader(hosts, db)
     members = _members(hosts[leader])
     replica = next(n for n in db if members[n]["Role"] == "Replica")
-    leader_address = hosts[leader].check_output("hostname -I").split()[0]
-    address = hosts[replica].check_output("hostname -I").split()[0]
+    leader_address = private_address(hosts[leader])
+    address = private_address(hosts[replica])
     budget = 1048576
     lagging = f"curl -s -o /dev/null -w '%{{http_code}}' -X OPTIONS 'http://{address}:8008/replica?lag={budget}'"
     psql = "runuser -u postgres -- psql -tAc"
