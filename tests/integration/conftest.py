@@ -274,14 +274,28 @@ def app_of(web, web_server):
     return lambda project: App(web, project, web_server)
 
 
-def wait_until(predicate, seconds=20):
-    """True as soon as predicate() is, polling every half second; False after ``seconds``."""
-    end = time.time() + seconds
-    while time.time() < end:
+def wait_until(predicate, seconds=20, step=0.5):
+    """As soon as predicate() holds (polled every ``step`` seconds): the moment it did
+    (time.monotonic(), a true value); None if it did not within ``seconds``."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
         if predicate():
-            return True
-        time.sleep(0.5)
-    return False
+            return time.monotonic()
+        time.sleep(step)
+    return None
+
+
+def run_site(*args):
+    """site.yml on the scenario's inventory: (return code, its output in one line)."""
+    env = {**os.environ,
+           "ANSIBLE_CONFIG": os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "ansible.cfg"),
+           "ANSIBLE_COLLECTIONS_PATH": os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "collections"),
+           "ANSIBLE_NOCOLOR": "1"}
+    run = subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"],
+                          os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "site.yml"), *args],
+                         capture_output=True, text=True, env=env, timeout=900)
+    # (ansible-core 2.19 prints a task's error on stderr)
+    return run.returncode, " ".join(re.sub(r"\x1b\[[0-9;]*m", "", run.stdout + "\n" + run.stderr).split())
 
 
 def haproxy_servers(lb, backend):

@@ -2,13 +2,11 @@
 balancer when the one holding it fails, and the site keeps answering with a cache host down."""
 import json
 import os
-import re
-import subprocess
 import time
 
 import pytest
 
-from conftest import haproxy_servers, private_address, wait_until
+from conftest import haproxy_servers, private_address, run_site, wait_until
 from test_stack import _upload
 
 pytestmark = pytest.mark.skipif(not os.environ.get("NTIER_VIP_NETWORK"), reason="only with a virtual IP")
@@ -96,19 +94,6 @@ def test_rolling_deploy_drained_each_node_on_every_load_balancer(groups):
             assert f" site_demo/{node}\n" in drained, f"{node} was never drained on {lb}"
 
 
-def _site(*args):
-    """site.yml on the scenario's inventory: (return code, its output in one line)."""
-    env = {**os.environ,
-           "ANSIBLE_CONFIG": os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "ansible.cfg"),
-           "ANSIBLE_COLLECTIONS_PATH": os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "collections"),
-           "ANSIBLE_NOCOLOR": "1"}
-    run = subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"],
-                          os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "site.yml"), *args],
-                         capture_output=True, text=True, env=env, timeout=900)
-    # (ansible-core 2.19 prints a task's error on stderr)
-    return run.returncode, " ".join(re.sub(r"\x1b\[[0-9;]*m", "", run.stdout + "\n" + run.stderr).split())
-
-
 def _haproxy_workers(lb):
     return set(lb.run("pgrep -P $(systemctl show -P MainPID haproxy) -x haproxy").stdout.split())
 
@@ -130,14 +115,14 @@ def test_a_reload_owed_to_haproxy_survives_a_later_failure_in_the_play(hosts, gr
     lb.check_output("mv /usr/sbin/keepalived /usr/sbin/keepalived.real && printf '#!/bin/sh\\nexit 1\\n' > /usr/sbin/keepalived"
                     " && chmod 755 /usr/sbin/keepalived")
     try:
-        rc, out = _site("-e", release, "-e", "haproxy_timeout_client=61s", "-e", "keepalived_router_id=52")
+        rc, out = run_site("-e", release, "-e", "haproxy_timeout_client=61s", "-e", "keepalived_router_id=52")
         assert rc != 0 and "failed to validate" in out, out[-3000:]
         assert "timeout client 61s" in lb.file("/etc/haproxy/haproxy.cfg").content_string
         assert _haproxy_workers(lb) - workers, "HAProxy was not reloaded: the run that changed its configuration failed later"
         assert http.request("/").status == 200
     finally:
         lb.check_output("mv /usr/sbin/keepalived.real /usr/sbin/keepalived")
-        restored, restored_out = _site("-e", release)
+        restored, restored_out = run_site("-e", release)
     assert restored == 0, restored_out[-3000:]
     assert "timeout client 60s" in lb.file("/etc/haproxy/haproxy.cfg").content_string
 
@@ -170,7 +155,7 @@ def test_a_rebuilt_primary_media_store_is_refused_and_the_standby_keeps_its_copy
         assert standby.check_output("systemctl show -P Result ntier-media-sync.service") == "exit-code"
         assert "is not the store this standby copies" in standby.check_output(
             "journalctl -u ntier-media-sync.service -n 20 --no-pager")
-        rc, out = _site()
+        rc, out = run_site()
         assert rc != 0
         assert (f"The uploaded files of the last deployment live on {groups['media'][0]}, "
                 f"but {groups['media'][0]} records none") in out, out[-3000:]

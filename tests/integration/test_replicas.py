@@ -3,6 +3,7 @@ three database hosts with etcd between them, one leader and two streaming replic
 hold every row the site writes."""
 import json
 import os
+import re
 import shlex
 import subprocess
 import threading
@@ -10,7 +11,7 @@ import time
 import uuid
 
 import pytest
-from conftest import private_address
+from conftest import haproxy_servers, private_address, run_site, wait_until
 
 pytestmark = pytest.mark.skipif(not os.environ.get("NTIER_DB_CLUSTER"), reason="only with a database cluster")
 
@@ -226,9 +227,9 @@ def _survived(hosts, new, writes):
     assert not lost, f"acknowledged writes lost: {lost}"
 
 
-def _rejoins(hosts, groups, new, old):
+def _rejoins(hosts, groups, new, old, within=90):
     """The old primary rejoins by itself, as a replica that streams from the new one."""
-    for _ in range(45):
+    for _ in range(within // 2):
         replicas = _streaming(hosts[new])
         if replicas.get(old, ("",))[0] == "streaming":
             break
@@ -237,15 +238,40 @@ def _rejoins(hosts, groups, new, old):
     assert _leader(hosts, groups["db"]) == new
 
 
-@pytest.mark.heavy
-def test_losing_the_primary_host_under_writes(hosts, groups, new_http, web):
-    """The primary's host stops dead (podman pause: its etcd, Patroni and PostgreSQL
-    freeze) while a client writes twice a second through the site. A replica takes over
-    within ttl + loop_wait + 10 s, writes succeed again within seconds of it, every write
-    that was acknowledged is in the new primary's table, gunicorn was not restarted, and
-    the old primary rejoins as a replica once its host is back. No sample sees two writers
-    while the host is frozen; when it comes back, its server is out of recovery until its
-    Patroni's first loop demotes it (no watchdog fences it), and that window is printed."""
+def _freeze(name):
+    """The host stops dead (podman pause: its etcd, Patroni and PostgreSQL freeze where they
+    are); what it returns brings it back as it was, with a stale view of the cluster."""
+    subprocess.run(["podman", "pause", name], check=True)
+    return lambda: subprocess.run(["podman", "unpause", name], check=True)
+
+
+def _power_cut(name):
+    """The host is killed outright (podman kill: SIGKILL to its init, every process gone,
+    what was not on disk lost); what it returns boots it again with its own address and
+    MAC address, as a server that comes back after a power cut."""
+    networks = json.loads(subprocess.run(["podman", "inspect", name, "--format", "{{json .NetworkSettings.Networks}}"],
+                                         capture_output=True, text=True, check=True).stdout)
+    subprocess.run(["podman", "kill", name], check=True, capture_output=True)
+    subprocess.run(["podman", "wait", name], check=True, capture_output=True)
+
+    def boot():
+        # (podman hands a stopped container a new address unless it is given its own back)
+        for network, conf in networks.items():
+            subprocess.run(["podman", "network", "disconnect", network, name], check=True)
+            subprocess.run(["podman", "network", "connect", "--ip", conf["IPAddress"],
+                            "--mac-address", conf["MacAddress"], network, name], check=True)
+        subprocess.run(["podman", "start", name], check=True, capture_output=True)
+    return boot
+
+
+def _lose_the_primary(hosts, groups, new_http, web, lose):
+    """A client writes twice a second through the site and a sampler watches for writers
+    while the primary's host is lost (lose(host): what brings it back) for the time a
+    replica takes to take over, plus 15 s. A replica takes over within ttl + loop_wait +
+    10 s, writes succeed again within 10 s of it, every write that was acknowledged is in
+    the new primary's table (synchronous mode), gunicorn was not restarted, and the old
+    primary rejoins as a replica once its host is back. (old, new, writers, when it was
+    lost, when it came back)"""
     db = groups["db"]
     old = _leader(hosts, db)
     assert old, "no leader to begin with"
@@ -254,31 +280,53 @@ def test_losing_the_primary_host_under_writes(hosts, groups, new_http, web):
     gunicorn = web.check_output("systemctl show -p MainPID --value gunicorn-demo.service")
     with _Writes(new_http()) as writes, _Writers(db) as writers:
         time.sleep(3)
-        paused_at = time.monotonic()
-        subprocess.run(["podman", "pause", old], check=True)
+        lost_at = time.monotonic()
+        back = lose(old)
         try:
-            new, promoted_at = _new_leader(hosts, others, old, paused_at)
+            new, promoted_at = _new_leader(hosts, others, old, lost_at)
             time.sleep(15)
         finally:
-            subprocess.run(["podman", "unpause", old], check=True)
-            resumed_at = time.monotonic()
+            back()
+            back_at = time.monotonic()
         time.sleep(15)
     # Patroni's ttl 30 + loop_wait 10 + 10
-    assert promoted_at - paused_at <= 50, f"the new leader came after {promoted_at - paused_at:.0f} s"
-    back = writes.first_ok_after(promoted_at)
-    assert back, f"no write succeeded after the promotion: {writes.done}"
-    assert back - promoted_at <= 10, f"writes came back {back - promoted_at:.1f} s after the promotion"
+    assert promoted_at - lost_at <= 50, f"the new leader came after {promoted_at - lost_at:.0f} s"
+    written = writes.first_ok_after(promoted_at)
+    assert written, f"no write succeeded after the promotion: {writes.done}"
+    assert written - promoted_at <= 10, f"writes came back {written - promoted_at:.1f} s after the promotion"
+    print(f"\nlost {old}: leader after {promoted_at - lost_at:.1f} s, writes back {written - promoted_at:.1f} s later; "
+          f"{len(writes.acknowledged())} of {len(writes.done)} writes acknowledged")
+    _survived(hosts, new, writes)
+    assert web.check_output("systemctl show -p MainPID --value gunicorn-demo.service") == gunicorn
+    _rejoins(hosts, groups, new, old, within=150)
+    return old, new, writers, lost_at, back_at
+
+
+@pytest.mark.heavy
+def test_losing_the_primary_host_under_writes(hosts, groups, new_http, web):
+    """The primary's host freezes (podman pause) under writes: see _lose_the_primary. No
+    sample sees two writers while the host is frozen; when it comes back, its server is out
+    of recovery until its Patroni's first loop demotes it (no watchdog fences it), and that
+    window is printed and bounded."""
+    old, new, writers, paused_at, resumed_at = _lose_the_primary(hosts, groups, new_http, web, _freeze)
     frozen = [(t, w) for t, w in writers.two_writers(paused_at) if t <= resumed_at - paused_at]
     assert not frozen, f"two writers while {old} was frozen (s after the pause, hosts): {frozen}"
     stale = writers.two_writers(resumed_at)
     assert all(w == sorted([old, new]) for _, w in stale), stale
     assert not stale or stale[-1][0] <= 10, f"{old} was still out of recovery {stale[-1][0]} s after it came back"
-    print(f"\nfailover: leader after {promoted_at - paused_at:.1f} s, writes back {back - promoted_at:.1f} s later; "
-          f"{len(writes.acknowledged())} of {len(writes.done)} writes acknowledged; the resumed old primary out of "
-          f"recovery beside the new one in {len(stale)} samples (last {stale[-1][0] if stale else 0} s after it resumed)")
-    _survived(hosts, new, writes)
-    assert web.check_output("systemctl show -p MainPID --value gunicorn-demo.service") == gunicorn
-    _rejoins(hosts, groups, new, old)
+    print(f"the resumed old primary out of recovery beside the new one in {len(stale)} samples "
+          f"(last {stale[-1][0] if stale else 0} s after it resumed)")
+
+
+@pytest.mark.heavy
+def test_a_primary_host_killed_outright_and_booted_again(hosts, groups, new_http, web):
+    """The primary's host is killed (podman kill) under writes and boots again 15 s after
+    the promotion: see _lose_the_primary. Its Patroni finds another leader and starts its
+    server as a replica (pg_rewind if its timeline went further), so no sample ever sees
+    two writers, nor while it was down."""
+    old, new, writers, _, _ = _lose_the_primary(hosts, groups, new_http, web, _power_cut)
+    assert not writers.two_writers(), f"two writers (s after the start, hosts): {writers.two_writers()}"
+    assert hosts[old].check_output("runuser -u postgres -- psql -tAc 'SELECT pg_is_in_recovery()'").strip() == "t"
 
 
 @pytest.mark.heavy
@@ -360,25 +408,6 @@ def test_reads_go_to_the_replicas_and_writes_to_the_primary(hosts, groups, new_h
     assert after[leader] - before[leader] >= 5, "the writes did not reach the primary"
 
 
-def _proxy_state(web, backend):
-    """{server: status} of a backend of the web node's local HAProxy (its admin socket)."""
-    out = web.check_output(
-        "python3 -c \"import socket; s = socket.socket(socket.AF_UNIX); s.connect('/run/haproxy/admin.sock');"
-        " s.sendall(b'show stat\\n'); print(s.makefile().read())\"")
-    rows = [line.split(",") for line in out.splitlines() if line.startswith(backend + ",")]
-    return {r[1]: r[17] for r in rows if r[1] not in ("FRONTEND", "BACKEND")}
-
-
-def _until(what, seconds, step=0.5):
-    """The time (monotonic) what() first held, None if it did not within seconds."""
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if what():
-            return time.monotonic()
-        time.sleep(step)
-    return None
-
-
 @pytest.mark.heavy
 def test_a_replica_past_the_lag_budget_leaves_the_replica_endpoint_and_returns(hosts, groups, web):
     """The asynchronous replica stops getting WAL (nftables drops the primary's packets of
@@ -396,7 +425,7 @@ def test_a_replica_past_the_lag_budget_leaves_the_replica_endpoint_and_returns(h
     lagging = f"curl -s -o /dev/null -w '%{{http_code}}' -X OPTIONS 'http://{address}:8008/replica?lag={budget}'"
     psql = "runuser -u postgres -- psql -tAc"
     # (an earlier check may have just restarted it)
-    assert _until(lambda: _proxy_state(web, "postgres_replicas")[replica] == "UP", 60, 2), _proxy_state(web, "postgres_replicas")
+    assert wait_until(lambda: haproxy_servers(web, "postgres_replicas")[replica] == "UP", 60, 2), haproxy_servers(web, "postgres_replicas")
     hosts[replica].check_output(
         "nft add table inet ntier_lag && nft add chain inet ntier_lag in '{ type filter hook input priority -10; }'"
         f" && nft add rule inet ntier_lag in ip saddr {leader_address} tcp sport 5432 drop")
@@ -405,16 +434,16 @@ def test_a_replica_past_the_lag_budget_leaves_the_replica_endpoint_and_returns(h
         hosts[leader].check_output(f"{psql} \"INSERT INTO ntier_lag SELECT g, repeat(md5(g::text), 8)"
                                    " FROM generate_series(1, 20000) g\"")
         # Patroni compares the replay position with the leader's, which it learns every loop (10 s)
-        said = _until(lambda: web.check_output(lagging) == "503", 40)
+        said = wait_until(lambda: web.check_output(lagging) == "503", 40)
         assert said, f"{replica}'s Patroni never said it lags"
-        out = _until(lambda: _proxy_state(web, "postgres_replicas")[replica] != "UP", 15)
+        out = wait_until(lambda: haproxy_servers(web, "postgres_replicas")[replica] != "UP", 15)
         assert out and out - said <= 3 * 2 + 2, f"{replica} left the replica endpoint {out and out - said} s after it lagged"
-        assert _proxy_state(web, "postgres_replicas")[[n for n in db if n not in (leader, replica)][0]] == "UP"
+        assert haproxy_servers(web, "postgres_replicas")[[n for n in db if n not in (leader, replica)][0]] == "UP"
     finally:
         hosts[replica].run("nft delete table inet ntier_lag")
         hosts[leader].run(f"{psql} 'DROP TABLE IF EXISTS ntier_lag'")
-    back = _until(lambda: _proxy_state(web, "postgres_replicas")[replica] == "UP", 40)
-    assert back, f"{replica} did not come back to the replica endpoint: {_proxy_state(web, 'postgres_replicas')}"
+    back = wait_until(lambda: haproxy_servers(web, "postgres_replicas")[replica] == "UP", 40)
+    assert back, f"{replica} did not come back to the replica endpoint: {haproxy_servers(web, 'postgres_replicas')}"
     print(f"\nlag: out of the replica endpoint {out - said:.1f} s after its Patroni said it lags, back {back - out:.1f} s later")
 
 
@@ -431,8 +460,8 @@ def test_with_every_replica_stopped_the_site_still_reads_and_writes(hosts, group
     try:
         for name in replicas:
             hosts[name].check_output(f"systemctl stop {unit}")
-        gone = _until(lambda: all(v != "UP" for v in _proxy_state(web, "postgres_replicas").values()), 20)
-        assert gone, _proxy_state(web, "postgres_replicas")
+        gone = wait_until(lambda: all(v != "UP" for v in haproxy_servers(web, "postgres_replicas").values()), 20)
+        assert gone, haproxy_servers(web, "postgres_replicas")
         # a worker's persistent connection to a replica that went away fails its next request
         # once; then every read answers, from the primary: 10 in a row within 30 s
         statuses, start = [], time.monotonic()
@@ -450,12 +479,12 @@ def test_with_every_replica_stopped_the_site_still_reads_and_writes(hosts, group
             except Exception as e:  # noqa: BLE001 - a write that times out waiting for a replica is a failed try
                 tries.append(repr(e)[:200])
             return tries[-1] == 302
-        wrote = _until(write, 40, step=2)
+        wrote = wait_until(write, 40, step=2)
         assert wrote, f"no write went through with every replica stopped: {tries}"
     finally:
         for name in replicas:
             hosts[name].run(f"systemctl start {unit}")
-    assert _until(lambda: sorted(n for n, r in _streaming(hosts[leader]).items() if r[0] == "streaming") == sorted(replicas), 90, 2), \
+    assert wait_until(lambda: sorted(n for n, r in _streaming(hosts[leader]).items() if r[0] == "streaming") == sorted(replicas), 90, 2), \
         _streaming(hosts[leader])
 
 
@@ -540,19 +569,19 @@ def connect(password=None):
 """
 
 
-def test_pgbouncer_queues_many_clients_on_a_small_pool(hosts, groups, web):
-    """40 clients at once, each holding a transaction for a second, through the primary
-    endpoint to a pool of 5 (ntier_db_pool_size in molecule.yml): none fails, and the
-    primary never has more than pool + reserve (5 + 5) connections of the project."""
+def _peak_connections(hosts, groups, web, clients, hold):
+    """``clients`` clients at once, each holding a transaction for ``hold`` seconds, through
+    the web node's primary endpoint (PgBouncer on the leader): (their errors, the most
+    server connections of the project the leader had meanwhile)."""
     leader = hosts[_leader(hosts, groups["db"])]
-    code = CONNECT + """
+    code = CONNECT + f"""
 errors = []
 def one():
     try:
-        c = connect(); cur = c.cursor(); cur.execute("SELECT pg_sleep(1)"); c.close()
+        c = connect(); cur = c.cursor(); cur.execute("SELECT pg_sleep({hold})"); c.close()
     except Exception as e:
         errors.append(str(e))
-threads = [threading.Thread(target=one) for _ in range(40)]
+threads = [threading.Thread(target=one) for _ in range({clients})]
 [t.start() for t in threads]; [t.join() for t in threads]
 print("errors", len(errors), errors[:2])
 """
@@ -571,8 +600,17 @@ print("errors", len(errors), errors[:2])
     finally:
         done.set()
         sampler.join(10)
-    assert r.rc == 0 and "errors 0 " in r.stdout, r.stdout + r.stderr
-    assert 0 < peak[0] <= 10, f"the primary had {peak[0]} connections of the project"
+    assert r.rc == 0 and "errors " in r.stdout, r.stdout + r.stderr
+    return r.stdout.split("errors ", 1)[1].strip(), peak[0]
+
+
+def test_pgbouncer_queues_many_clients_on_a_small_pool(hosts, groups, web):
+    """40 clients at once, each holding a transaction for a second, through the primary
+    endpoint to a pool of 5 (ntier_db_pool_size in molecule.yml): none fails, and the
+    primary never has more than pool + reserve (5 + 5) connections of the project."""
+    errors, peak = _peak_connections(hosts, groups, web, 40, 1)
+    assert errors.startswith("0 "), errors
+    assert 0 < peak <= 10, f"the primary had {peak} connections of the project"
 
 
 def test_pgbouncer_refuses_a_wrong_password_and_logs_no_secret(hosts, groups, web):
@@ -600,3 +638,29 @@ Note.objects.filter(text__startswith="bulk-").delete()
 """)
     assert r.rc == 0, r.stdout + r.stderr
     assert int(r.stdout.split("rows", 1)[1].split()[0]) >= 10000, r.stdout
+
+
+def _pgbouncer_pids(hosts, groups):
+    return {n: hosts[n].check_output("systemctl show -p MainPID --value pgbouncer") for n in groups["db"]}
+
+
+def test_a_run_after_the_failovers_finds_the_leader_and_reloads_pgbouncer_in_place(hosts, groups, web):
+    """site.yml once the checks above have moved the leader away from the first database
+    host: it finds the leader where it is and moves nothing back. Given a larger pool
+    (ntier_db_pool_size 6), PgBouncer reads it again in place on every member (same
+    process): 6 clients at once get 6 server connections, not the 5 of before; the same
+    run again reports changed=0. (max_connections as grow.sh left it.)"""
+    db = groups["db"]
+    leader = _leader(hosts, db)
+    connections = hosts[leader].check_output("runuser -u postgres -- psql -tAc 'SHOW max_connections'").strip()
+    pids = _pgbouncer_pids(hosts, groups)
+    args = ("-e", f"ntier_db_max_connections={connections}", "-e", "ntier_db_pool_size=6")
+    rc, out = run_site(*args)
+    assert rc == 0, out[-4000:]
+    assert _leader(hosts, db) == leader, "the run moved the leader"
+    assert _pgbouncer_pids(hosts, groups) == pids, "PgBouncer was restarted, not reloaded"
+    errors, peak = _peak_connections(hosts, groups, web, 6, 2)
+    assert errors.startswith("0 ") and peak == 6, f"6 clients on a pool of 6: {peak} server connections, errors {errors}"
+    rc, out = run_site(*args)
+    recaps = re.findall(r"(\S+) : ok=\d+ changed=(\d+)", out)
+    assert rc == 0 and recaps and all(c == "0" for _, c in recaps), f"the second run changed something: {recaps}"
