@@ -391,6 +391,9 @@ def topology_errors(groups, web_server="gunicorn", projects=None, secret_keys=No
         errors.append(f"ntier_secrets_dir is '{secrets_dir}': give an absolute, normalised path on the controller "
                       "(no '..', no trailing '/'), e.g. /home/ops/.ntier-django/secrets/shop-prod.")
     for key, value in (db_routing or {}).items():
+        # (a number given with -e key=6 arrives as the text '6')
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             errors.append(f"ntier_db_{key} is {value!r}: give a whole number of 1 or more.")
     for kind in data_empty_ok or []:

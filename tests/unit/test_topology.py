@@ -336,3 +336,7 @@ def test_a_lag_budget_or_pinning_time_below_one_is_refused():
     errors = mod.topology_errors(ONE, "gunicorn", [project()], db_routing={"replica_lag_bytes": 0, "pinning_seconds": 20})
     assert errors == ["ntier_db_replica_lag_bytes is 0: give a whole number of 1 or more."]
     assert mod.topology_errors(ONE, "gunicorn", [project()], db_routing={"replica_lag_bytes": 1, "pinning_seconds": 1}) == []
+    # as -e ntier_db_pool_size=6 gives it; words are refused
+    assert mod.topology_errors(ONE, "gunicorn", [project()], db_routing={"pool_size": "6"}) == []
+    assert mod.topology_errors(ONE, "gunicorn", [project()], db_routing={"pool_size": "six"}) == [
+        "ntier_db_pool_size is 'six': give a whole number of 1 or more."]
