@@ -28,6 +28,8 @@ PIP_INDEX = re.compile(r"^https?://[^\s'\"\\]+$")
 DEPLOYMENT = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 URL_PATH = re.compile(r"^/([A-Za-z0-9._~-]+/)*$")
 SETTING_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+# a systemd OnCalendar expression's characters (systemd checks the rest when it loads the timer)
+ON_CALENDAR = re.compile(r"^[A-Za-z0-9*:.,/~ -]{1,80}$")
 EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 # Accounts and names a project may not take: Debian's base accounts (base-passwd), the
 # accounts of the services this collection installs, and names of PostgreSQL and systemd
@@ -53,6 +55,8 @@ def topology(groups, addresses, cache_port=11211, vip=""):
     cache = _group(groups, "cache")
     media = _group(groups, "media")
     lb = _group(groups, "lb")
+    # the host that pulls the backups (pgBackRest's repository); None: no backups
+    backup_host = (_group(groups, "backup") or [None])[0]
     db_host = db[0] if db else None
     # three database hosts or more: PostgreSQL under Patroni, etcd on the same hosts; the
     # first is where the databases live first (moved there, or already there)
@@ -85,6 +89,17 @@ def topology(groups, addresses, cache_port=11211, vip=""):
     elif not db_local and db_host is not None:
         firewall.setdefault(db_host, []).append({"name": "postgresql", "port": 5432, "sources": sources(web),
                                               "unit": "postgresql@.service"})
+    if backup_host is not None:
+        # pgBackRest over TLS both ways: the backup host takes backups from the database
+        # hosts' pgBackRest servers, their PostgreSQL pushes WAL to the backup host's
+        for h in db:
+            for rule in firewall.get(h, []):
+                if rule.get("unit") in ("postgresql@.service", "patroni@.service"):
+                    rule["reaches"] = sources([backup_host])
+            firewall.setdefault(h, []).append({"name": "pgbackrest", "port": 8432, "sources": sources([backup_host]),
+                                            "unit": "pgbackrest.service"})
+        firewall.setdefault(backup_host, []).append({"name": "pgbackrest", "port": 8432, "sources": sources(db),
+                                                  "unit": "pgbackrest.service"})
     if not cache_local:
         for h in cache:
             firewall.setdefault(h, []).append({"name": "memcached", "port": cache_port, "sources": sources(web),
@@ -144,22 +159,38 @@ def topology(groups, addresses, cache_port=11211, vip=""):
         "files_backends": [{"name": h, "address": addresses[h], "backup": i > 0} for i, h in enumerate(media)]
                           if media_dedicated else [],
         "vip": vip or None,
+        "backup_host": backup_host,
+        "backup_address": addresses[backup_host] if backup_host is not None else None,
+        # the database hosts the backup host takes backups from (pg1, pg2, ... in this order)
+        "backup_db_hosts": [{"name": h, "address": addresses[h]} for h in db] if backup_host is not None else [],
         "firewall": firewall,
         "single_host": len({*web, *db, *cache, *media, *lb}) == 1,
     }
 
 
-def db_release_errors(hostvars, hosts, projects=None):
+def _release(hostvars, host):
+    return str((hostvars[host].get("ansible_facts") or {}).get("distribution_major_version", "?"))
+
+
+def db_release_errors(hostvars, hosts, projects=None, backup_hosts=None):
     """Errors when the database hosts run different Debian releases (their facts): a
     PostgreSQL major version (15 on Debian 12, 17 on 13) streams only to itself. With
     ``projects``, also a project that asks for server-side binding (prepared statements)
-    where a cluster's PgBouncer cannot keep them (1.18, Debian 12)."""
+    where a cluster's PgBouncer cannot keep them (1.18, Debian 12). With ``backup_hosts``,
+    also a backup host whose release is not the database hosts' (pgBackRest speaks only to
+    its own version: 2.45 on Debian 12, 2.55 on 13)."""
     releases = {}
     for host in hosts or []:
-        facts = hostvars[host].get("ansible_facts") or {}
-        releases.setdefault(str(facts.get("distribution_major_version", "?")), []).append(host)
+        releases.setdefault(_release(hostvars, host), []).append(host)
+    backup_errors = []
+    for host in backup_hosts or []:
+        if len(releases) == 1 and _release(hostvars, host) not in releases:
+            backup_errors.append(
+                f"The backup host {host} runs Debian {_release(hostvars, host)} and the database hosts Debian "
+                f"{next(iter(releases))}: pgBackRest works only between hosts of one version. Give the backup host "
+                "the database hosts' release (upgrade them together).")
     if len(releases) < 2:
-        errors = []
+        errors = backup_errors
         if len(hosts or []) >= 3 and "12" in releases:
             for i, project in enumerate(projects or []):
                 if project.get("db_server_side_binding"):
@@ -299,8 +330,32 @@ def project_errors(project, label="the project", ssh_users=("root",)):
     return errors
 
 
+def _backup_errors(backup):
+    """The backups' settings (ntier_backup_*): retentions of 1 or more, a schedule of systemd
+    calendar expressions for full (required), diff and incr backups."""
+    errors = []
+    for key in ("retention_full", "retention_diff"):
+        value = backup.get(key, 1)
+        # (a number given with -e key=6 arrives as the text '6')
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            errors.append(f"ntier_backup_{key} is {value!r}: give a whole number of 1 or more (the backups kept).")
+    schedule = backup.get("schedule")
+    if not isinstance(schedule, dict) or set(schedule) - {"full", "diff", "incr"} or "full" not in schedule:
+        errors.append(f"ntier_backup_schedule is {schedule!r}: give a mapping with full (required), diff and incr, each "
+                      "a systemd OnCalendar expression, e.g. {full: 'Sun *-*-* 01:00:00'}.")
+    else:
+        for kind, when in schedule.items():
+            if not ON_CALENDAR.match(str(when)):
+                errors.append(f"ntier_backup_schedule.{kind} is {when!r}: give a systemd OnCalendar expression "
+                              "(letters, digits, spaces and * : . , / ~ -), e.g. 'Sun *-*-* 01:00:00'.")
+    return errors
+
+
 def topology_errors(groups, web_server="gunicorn", projects=None, secret_keys=None, vip="", hostvars=None,
-                    admins=None, deployment=None, secrets_dir=None, data_empty_ok=None, db_routing=None):
+                    admins=None, deployment=None, secrets_dir=None, data_empty_ok=None, db_routing=None,
+                    backup=None):
     """Return a list of messages, empty when the inventory can be deployed.
 
     ``hostvars`` (optional) gives each host's ``ansible_user`` (a project may not take it
@@ -329,6 +384,13 @@ def topology_errors(groups, web_server="gunicorn", projects=None, secret_keys=No
                 f"The inventory has no host in group '{tier}': add {what} to it "
                 "(for one server, put the same host in every group, as inventories/single does)."
             )
+    backup_hosts = _group(groups, "backup")
+    if len(backup_hosts) > 1:
+        errors.append(f"Group 'backup' has {len(backup_hosts)} hosts ({', '.join(sorted(backup_hosts))}): it takes one "
+                      "host, which keeps the backups; list one.")
+    if set(backup_hosts) & db:
+        errors.append(f"Host {', '.join(sorted(set(backup_hosts) & db))} is in group 'backup' and in group 'db': a backup on "
+                      "the disk it protects is lost with it; give the backups a host that is not a database host.")
     if len(db) == 2:
         errors.append(
             f"Group 'db' has 2 hosts ({', '.join(sorted(db))}): a replicated database needs 3 (Patroni's etcd keeps "
@@ -396,6 +458,8 @@ def topology_errors(groups, web_server="gunicorn", projects=None, secret_keys=No
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             errors.append(f"ntier_db_{key} is {value!r}: give a whole number of 1 or more.")
+    if backup is not None:
+        errors += _backup_errors(backup)
     for kind in data_empty_ok or []:
         if kind not in ("db", "media"):
             errors.append(f"ntier_data_empty_ok lists '{kind}': it may list db and media only.")

@@ -340,3 +340,44 @@ def test_a_lag_budget_or_pinning_time_below_one_is_refused():
     assert mod.topology_errors(ONE, "gunicorn", [project()], db_routing={"pool_size": "6"}) == []
     assert mod.topology_errors(ONE, "gunicorn", [project()], db_routing={"pool_size": "six"}) == [
         "ntier_db_pool_size is 'six': give a whole number of 1 or more."]
+
+
+def test_a_backup_host_pulls_over_tls_and_the_database_pushes_wal_to_it():
+    groups = {"web": ["w1"], "db": ["db1"], "cache": ["w1"], "media": ["w1"], "backup": ["w2"]}
+    t = mod.topology(groups, ADDR)
+    assert t["backup_host"] == "w2" and t["backup_address"] == "10.0.0.4"
+    assert t["backup_db_hosts"] == [{"name": "db1", "address": "10.0.0.2"}]
+    rules = {r["name"]: r for r in t["firewall"]["db1"]}
+    # the backup host reaches the database host's pgBackRest only; PostgreSQL may reach it (WAL)
+    assert rules["pgbackrest"]["sources"] == ["10.0.0.4"] and rules["pgbackrest"]["unit"] == "pgbackrest.service"
+    assert rules["postgresql"]["sources"] == ["10.0.0.3"] and rules["postgresql"]["reaches"] == ["10.0.0.4"]
+    assert {r["name"]: r["sources"] for r in t["firewall"]["w2"]}["pgbackrest"] == ["10.0.0.2"]
+    # without the group: nothing of it
+    t = mod.topology({**groups, "backup": []}, ADDR)
+    assert t["backup_host"] is None and t["backup_db_hosts"] == []
+    assert [r["name"] for r in t["firewall"]["db1"]] == ["postgresql"] and "reaches" not in t["firewall"]["db1"][0]
+
+
+def test_backup_groups_and_settings_that_would_lose_backups_are_refused():
+    base = {"web": ["w1"], "db": ["db1"], "cache": ["w1"], "media": ["w1"]}
+    good = {"retention_full": 2, "retention_diff": "7", "schedule": {"full": "Sun *-*-* 01:00:00", "incr": "hourly"}}
+    assert mod.topology_errors({**base, "backup": ["w2"]}, "gunicorn", [project()], backup=good) == []
+    errors = mod.topology_errors({**base, "backup": ["w2", "h1"]}, "gunicorn", [project()], backup=good)
+    assert errors == ["Group 'backup' has 2 hosts (h1, w2): it takes one host, which keeps the backups; list one."]
+    errors = mod.topology_errors({**base, "backup": ["db1"]}, "gunicorn", [project()], backup=good)
+    assert len(errors) == 1 and "in group 'backup' and in group 'db'" in errors[0]
+    errors = mod.topology_errors(base, "gunicorn", [project()], backup={**good, "retention_full": 0})
+    assert errors == ["ntier_backup_retention_full is 0: give a whole number of 1 or more (the backups kept)."]
+    errors = mod.topology_errors(base, "gunicorn", [project()], backup={**good, "schedule": {"weekly": "Sun"}})
+    assert len(errors) == 1 and errors[0].startswith("ntier_backup_schedule is {'weekly': 'Sun'}")
+    errors = mod.topology_errors(base, "gunicorn", [project()], backup={**good, "schedule": {"full": "Sun\nExecStart=/bin/sh"}})
+    assert len(errors) == 1 and errors[0].startswith("ntier_backup_schedule.full is")
+
+
+def test_a_backup_host_of_another_release_is_refused():
+    hostvars = {"db1": {"ansible_facts": {"distribution_major_version": "12"}},
+                "b1": {"ansible_facts": {"distribution_major_version": "13"}},
+                "b2": {"ansible_facts": {"distribution_major_version": "12"}}}
+    errors = mod.db_release_errors(hostvars, ["db1"], [], ["b1"])
+    assert len(errors) == 1 and errors[0].startswith("The backup host b1 runs Debian 13 and the database hosts Debian 12")
+    assert mod.db_release_errors(hostvars, ["db1"], [], ["b2"]) == []

@@ -1,0 +1,92 @@
+"""Checks of the backups (Molecule "backup"): pgBackRest's repository on the backup host,
+which takes backups from the database host's pgBackRest server and receives its WAL."""
+import json
+import os
+import uuid
+
+import pytest
+from conftest import private_address, wait_until
+
+pytestmark = pytest.mark.skipif(not os.environ.get("NTIER_BACKUP"), reason="only with a backup host")
+
+
+@pytest.fixture(scope="module")
+def store(groups, hosts):
+    return hosts[groups["backup"][0]]
+
+
+@pytest.fixture(scope="module")
+def db(groups, hosts):
+    return hosts[groups["db"][0]]
+
+
+def _pgbackrest(host, *args):
+    return host.run("runuser -u postgres -- pgbackrest --stanza=main " + " ".join(args))
+
+
+def _info(store):
+    return json.loads(_pgbackrest(store, "info", "--output=json").stdout)[0]
+
+
+def test_the_repository_has_a_full_backup_and_check_and_verify_pass(store):
+    info = _info(store)
+    assert info["status"]["code"] == 0, info["status"]
+    assert [b["type"] for b in info["backup"]][:1] == ["full"], info["backup"]
+    check = _pgbackrest(store, "check")
+    assert check.rc == 0, check.stdout + check.stderr
+    verify = _pgbackrest(store, "verify")
+    assert verify.rc == 0, verify.stdout + verify.stderr
+
+
+def test_the_wal_of_a_new_row_reaches_the_repository(store, db, http):
+    note = f"archived-{uuid.uuid4().hex[:8]}"
+    assert http.post_form("/notes/", data={"text": note}).status == 302
+    segment = db.check_output("runuser -u postgres -- psql -tAc 'SELECT pg_walfile_name(pg_switch_wal())'").strip()
+    # (asynchronous archiving: the segment arrives within seconds)
+    assert wait_until(lambda: _info(store)["archive"][-1]["max"] >= segment, 60, 2), (segment, _info(store)["archive"])
+
+
+def test_the_timers_take_each_kind_of_backup(store):
+    for kind in ("full", "diff", "incr"):
+        assert store.service(f"ntier-backup-{kind}.timer").is_enabled
+        assert store.check_output(f"systemctl show -P NextElapseUSecRealtime ntier-backup-{kind}.timer").strip()
+    before = len(_info(store)["backup"])
+    assert store.run("systemctl start ntier-backup@diff.service").rc == 0
+    backups = _info(store)["backup"]
+    assert len(backups) == before + 1 and backups[-1]["type"] == "diff", backups
+
+
+def test_only_the_backup_host_reaches_the_database_hosts_pgbackrest(store, db, groups, hosts):
+    address = private_address(db)
+    probe = f"timeout 5 bash -c '</dev/tcp/{address}/8432' && echo open || echo closed"
+    assert store.check_output(probe).strip() == "open"
+    web = hosts[groups["web"][0]]
+    assert web.check_output(probe).strip() == "closed"
+    # its server admits only certificates of the deployment's CA: one of another CA (made
+    # here, the backup host's own name) is refused where the deployment's passes
+    store.check_output("d=$(mktemp -d) && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+                       " -subj /CN=$(hostname) -days 1 -keyout $d/key.pem -out $d/cert.pem 2>/dev/null"
+                       " && chown -R postgres $d && ln -sfn $d /run/ntier-other-ca")
+    try:
+        other = _pgbackrest(store, "--pg1-host-cert-file=/run/ntier-other-ca/cert.pem",
+                            "--pg1-host-key-file=/run/ntier-other-ca/key.pem", "check")
+    finally:
+        store.run("rm -rf $(readlink /run/ntier-other-ca) /run/ntier-other-ca")
+    assert other.rc != 0, "a certificate of another CA was admitted: " + other.stdout
+    print(f"\nanother CA's certificate: {(other.stdout + other.stderr).strip().splitlines()[-1:]}")
+
+
+def test_a_damaged_file_in_the_repository_fails_verify(store):
+    """One backed-up file damaged in the repository (its bytes changed, its size kept):
+    pgBackRest's verify fails; put back, it passes."""
+    repo = "/var/lib/pgbackrest/archive/main"
+    wal = store.check_output(f"find {repo} -type f -name '0000*' -size +1k | sort | head -1").strip()
+    assert wal, "no archived WAL in the repository"
+    store.check_output(f"cp -p {wal} /root/ntier-verify-saved")
+    try:
+        store.check_output(f"printf 'damaged' | dd of={wal} bs=1 seek=100 conv=notrunc status=none")
+        damaged = _pgbackrest(store, "verify")
+        assert damaged.rc != 0, "verify passed with a damaged WAL file: " + damaged.stdout
+    finally:
+        store.check_output(f"cp -p /root/ntier-verify-saved {wal} && rm -f /root/ntier-verify-saved")
+    assert _pgbackrest(store, "verify").rc == 0
