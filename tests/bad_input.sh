@@ -54,6 +54,22 @@ inventory poolsize "$host" "$project
 ntier_db_pool_size: 0"
 expect "a pool of no connection" "ntier_db_pool_size is 0: give a whole number of 1 or more." \
   ansible-playbook -i "$work/poolsize" "$TOP/site.yml"
+backup2='{all: {hosts: {h1: {ansible_host: 127.0.0.1, ansible_port: 1}, b1: {ansible_host: 127.0.0.1, ansible_port: 1}, b2: {ansible_host: 127.0.0.1, ansible_port: 1}}, children: {db: {hosts: {h1: }}, cache: {hosts: {h1: }}, web: {hosts: {h1: }}, media: {hosts: {h1: }}, backup: {hosts: {b1: , b2: }}}}}'
+inventory backup2 "$backup2" "$project"
+expect "two backup hosts" "Group 'backup' has 2 hosts (b1, b2): it takes one host" \
+  ansible-playbook -i "$work/backup2" "$TOP/site.yml"
+backupdb='{all: {hosts: {h1: {ansible_host: 127.0.0.1, ansible_port: 1}}, children: {db: {hosts: {h1: }}, cache: {hosts: {h1: }}, web: {hosts: {h1: }}, media: {hosts: {h1: }}, backup: {hosts: {h1: }}}}}'
+inventory backupdb "$backupdb" "$project"
+expect "the backups on the database host" "is in group 'backup' and in group 'db': a backup on the disk it protects" \
+  ansible-playbook -i "$work/backupdb" "$TOP/site.yml"
+inventory retention "$host" "$project
+ntier_backup_retention_full: 0"
+expect "a retention of zero" "ntier_backup_retention_full is 0: give a whole number of 1 or more (the backups kept)." \
+  ansible-playbook -i "$work/retention" "$TOP/site.yml"
+inventory schedule "$host" "$project
+ntier_backup_schedule: {full: \"Sun 01:00\\nExecStartPre=/bin/sh -c id\"}"
+expect "a schedule that would write a unit line" "ntier_backup_schedule.full is" \
+  ansible-playbook -i "$work/schedule" "$TOP/site.yml"
 inventory pinning "$host" "$project
 ntier_db_pinning_seconds: -5"
 expect "a negative pinning time" "ntier_db_pinning_seconds is -5: give a whole number of 1 or more." \
