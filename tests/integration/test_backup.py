@@ -2,6 +2,7 @@
 which takes backups from the database host's pgBackRest server and receives its WAL."""
 import json
 import os
+import shlex
 import uuid
 
 import pytest
@@ -90,3 +91,33 @@ def test_a_damaged_file_in_the_repository_fails_verify(store):
     finally:
         store.check_output(f"cp -p /root/ntier-verify-saved {wal} && rm -f /root/ntier-verify-saved")
     assert _pgbackrest(store, "verify").rc == 0
+
+
+# every user table's rows counted and summed, as the restore test measures its copy
+# (roles/backup/vars/main.yml, __backup_table_sums)
+TABLE_SUMS = (
+    "SELECT coalesce(json_object_agg(n, s), '{}') FROM (SELECT format('%I.%I', schemaname, relname) AS n,"
+    " (xpath('/row/s/text()', query_to_xml(format('SELECT json_build_array(count(*), md5(coalesce(string_agg(t::text,"
+    " '','' ORDER BY t::text), ''''))) AS s FROM %I.%I t', schemaname, relname), false, true, '')))[1]::text::json AS s"
+    " FROM pg_stat_user_tables ORDER BY 1) x")
+
+
+def test_the_restore_test_restores_every_row_the_primary_has(store, db, http):
+    """A note written through the site, its WAL archived; the restore test (a scratch copy
+    of the latest backup and the WAL after it, on the backup host) finds every table of the
+    project's database with the primary's row count and checksum, and records its success."""
+    note = f"restored-{uuid.uuid4().hex[:8]}"
+    assert http.post_form("/notes/", data={"text": note}).status == 302
+    primary = json.loads(db.check_output(f"runuser -u postgres -- psql -d demo -XAtc {shlex.quote(TABLE_SUMS)}"))
+    segment = db.check_output("runuser -u postgres -- psql -tAc 'SELECT pg_walfile_name(pg_switch_wal())'").strip()
+    assert wait_until(lambda: _info(store)["archive"][-1]["max"] >= segment, 60, 2), (segment, _info(store)["archive"])
+    run = store.run("systemctl start ntier-restore-test.service")
+    assert run.rc == 0, run.stderr + store.run("journalctl -u ntier-restore-test --no-pager -n 30").stdout
+    last = json.loads(store.check_output("cat /var/lib/ntier-restore-test/last.json"))
+    restored = last["databases"]["demo"]
+    assert "public.notes_note" in restored and restored == primary, {
+        t: (primary.get(t), restored.get(t)) for t in set(primary) | set(restored) if primary.get(t) != restored.get(t)}
+    # the scratch copy is gone, and nothing of it runs
+    assert not store.file("/var/lib/ntier-restore-test/data").exists
+    assert store.run("pgrep -u postgres -f 'postgres -D /var/lib/ntier-restore-test'").rc != 0
+    print(f"\nrestore test: {len(restored)} tables of demo equal to the primary's, {last['started']} to {last['finished']}")
