@@ -120,13 +120,32 @@ def _leader(hosts, names):
     return None
 
 
-class _Writes:
+class _Background:
+    """A thread that runs self._run() while the with-block runs (until self._stop is set)."""
+
+    def __init__(self):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        raise NotImplementedError
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(30)
+
+
+class _Writes(_Background):
     """A client that POSTs a note through the site twice a second while the block runs:
     [(time, note, status)], -1 for the client's own failure."""
 
     def __init__(self, client):
-        self.client, self.done, self._stop = client, [], threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        super().__init__()
+        self.client, self.done = client, []
 
     def _run(self):
         token, i = self.client.csrf_token("/notes/"), 0
@@ -141,14 +160,6 @@ class _Writes:
             i += 1
             time.sleep(0.5)
 
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(30)
-
     def acknowledged(self):
         return [n for _, n, s in self.done if s == 302]
 
@@ -156,14 +167,14 @@ class _Writes:
         return next((t for t, _, s in self.done if t > moment and s == 302), None)
 
 
-class _Writers:
+class _Writers(_Background):
     """Samples every database host twice a second while the block runs: which servers are
     out of recovery (a writer), from the host itself (podman exec, 1 s at most; a frozen or
     unreachable host gives no answer). [(time, {host: True (writer) | False | None})]"""
 
     def __init__(self, names):
-        self.names, self.samples, self._stop = names, [], threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        super().__init__()
+        self.names, self.samples = names, []
 
     @staticmethod
     def _writer(name, out):
@@ -184,14 +195,6 @@ class _Writers:
                 t.join(2)
             self.samples.append((at, dict(out)))
             time.sleep(max(0.0, 0.5 - (time.monotonic() - at)))
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(10)
 
     def two_writers(self, since=0.0):
         return [(round(t - since, 1), sorted(n for n, w in s.items() if w)) for t, s in self.samples
