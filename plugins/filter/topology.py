@@ -330,15 +330,18 @@ def project_errors(project, label="the project", ssh_users=("root",)):
     return errors
 
 
+def _whole(value):
+    """A number given with -e key=6 arrives as the text '6': that text as the number; any
+    other value as it is (the caller refuses what is not a whole number)."""
+    return int(value) if isinstance(value, str) and value.strip().isdigit() else value
+
+
 def _backup_errors(backup):
     """The backups' settings (ntier_backup_*): retentions of 1 or more, a schedule of systemd
     calendar expressions for full (required), diff and incr backups."""
     errors = []
     for key in ("retention_full", "retention_diff"):
-        value = backup.get(key, 1)
-        # (a number given with -e key=6 arrives as the text '6')
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value)
+        value = _whole(backup.get(key, 1))
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             errors.append(f"ntier_backup_{key} is {value!r}: give a whole number of 1 or more (the backups kept).")
     schedule = backup.get("schedule")
@@ -453,9 +456,7 @@ def topology_errors(groups, web_server="gunicorn", projects=None, secret_keys=No
         errors.append(f"ntier_secrets_dir is '{secrets_dir}': give an absolute, normalised path on the controller "
                       "(no '..', no trailing '/'), e.g. /home/ops/.ntier-django/secrets/shop-prod.")
     for key, value in (db_routing or {}).items():
-        # (a number given with -e key=6 arrives as the text '6')
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value)
+        value = _whole(value)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             errors.append(f"ntier_db_{key} is {value!r}: give a whole number of 1 or more.")
     if backup is not None:
