@@ -70,6 +70,17 @@ inventory schedule "$host" "$project
 ntier_backup_schedule: {full: \"Sun 01:00\\nExecStartPre=/bin/sh -c id\"}"
 expect "a schedule that would write a unit line" "ntier_backup_schedule.full is" \
   ansible-playbook -i "$work/schedule" "$TOP/site.yml"
+backup1='{all: {hosts: {h1: {ansible_host: 127.0.0.1, ansible_port: 1}, b1: {ansible_host: 127.0.0.1, ansible_port: 1}}, children: {db: {hosts: {h1: }}, cache: {hosts: {h1: }}, web: {hosts: {h1: }}, media: {hosts: {h1: }}, backup: {hosts: {b1: }}}}}'
+inventory backup1 "$backup1" "$project"
+expect "a restore without a target" "Say what to restore: -e ntier_restore_db=latest" \
+  ansible-playbook -i "$work/backup1" "$TOP/playbooks/restore.yml"
+expect "a restore time without its offset" "ntier_restore_db is '2026-12-05 13:45:00': give latest, or a time with its offset" \
+  ansible-playbook -i "$work/backup1" "$TOP/playbooks/restore.yml" -e "ntier_restore_db='2026-12-05 13:45:00'"
+expect "a restore of a snapshot id that is a path" "ntier_restore_uploads is '../x': give latest, or a snapshot id" \
+  ansible-playbook -i "$work/backup1" "$TOP/playbooks/restore.yml" -e ntier_restore_uploads=../x
+inventory nobackup "$host" "$project"
+expect "a restore without a backup host" "This deployment has no backup host" \
+  ansible-playbook -i "$work/nobackup" "$TOP/playbooks/restore.yml" -e ntier_restore_uploads=latest
 inventory pinning "$host" "$project
 ntier_db_pinning_seconds: -5"
 expect "a negative pinning time" "ntier_db_pinning_seconds is -5: give a whole number of 1 or more." \

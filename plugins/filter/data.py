@@ -149,6 +149,12 @@ def media_move_parts(hostvars, host, projects):
             + [{"key": p["name"], "value": p["static_root"], "kind": "static"} for p in projects])
 
 
+def upload_dirs(projects, topology, store_dir):
+    """{project name: its upload directory} on the host that keeps the uploads (the media
+    store, or the web host without a media tier of its own)."""
+    return _media_dirs(projects, store_dir, topology.get("media_dedicated"))
+
+
 def data_ledger(topology):
     """What the controller records after a deployment: the host of each kind of data."""
     return {k: v for k, v in data_targets(topology).items() if v is not None}
@@ -159,4 +165,4 @@ class FilterModule:
         return {"data_plan": data_plan, "data_ledger": data_ledger, "data_targets": data_targets,
                 "data_holdings": holdings, "deployment_errors": deployment_errors,
                 "host_record": host_record, "moved_record": moved_record, "moves_to": moves_to,
-                "media_move_parts": media_move_parts}
+                "media_move_parts": media_move_parts, "upload_dirs": upload_dirs}

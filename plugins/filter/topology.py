@@ -163,6 +163,10 @@ def topology(groups, addresses, cache_port=11211, vip=""):
         "backup_address": addresses[backup_host] if backup_host is not None else None,
         # the database hosts the backup host takes backups from (pg1, pg2, ... in this order)
         "backup_db_hosts": [{"name": h, "address": addresses[h]} for h in db] if backup_host is not None else [],
+        # the host whose uploads the backup host copies (the store the web nodes write, or
+        # the web host that keeps them), over a read-only SFTP view
+        "backup_uploads_host": media[0] if backup_host is not None and media else None,
+        "backup_uploads_address": addresses[media[0]] if backup_host is not None and media else None,
         "firewall": firewall,
         "single_host": len({*web, *db, *cache, *media, *lb}) == 1,
     }
@@ -596,8 +600,35 @@ def db_connections(hostvars, web_hosts, projects, given=None):
     return {"needed": needed, "max_connections": int(given) if given is not None else max(needed, 100), "error": error}
 
 
+# a restore's target time: a date, a time and an offset from UTC (PostgreSQL's text), never
+# a local time whose zone the reader guesses
+RESTORE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([+-]\d{2}(:?\d{2})?|Z)$")
+SNAPSHOT_ID = re.compile(r"^[0-9a-f]{8,64}$")
+
+
+def restore_errors(groups, db=None, uploads=None):
+    """What playbooks/restore.yml refuses before it connects anywhere: no backup host, no
+    explicit target, a target that is neither "latest" nor a time with its offset (the
+    database) or a restic snapshot id (the uploads)."""
+    if not _group(groups, "backup"):
+        return ["This deployment has no backup host (no 'backup' group in the inventory): there is nothing to "
+                "restore from. Nothing has changed."]
+    if db in (None, "") and uploads in (None, ""):
+        return ["Say what to restore: -e ntier_restore_db=latest (or a time with its offset from UTC, such as "
+                "'2026-12-05 13:45:00+00:00') for the database, and/or -e ntier_restore_uploads=latest (or a snapshot "
+                "id that restic lists) for the uploads. Nothing has changed."]
+    errors = []
+    if db not in (None, "", "latest") and not RESTORE_TIME.match(str(db)):
+        errors.append(f"ntier_restore_db is {db!r}: give latest, or a time with its offset from UTC such as "
+                      "'2026-12-05 13:45:00+00:00' (a time without one would be read in the database host's zone).")
+    if uploads not in (None, "", "latest") and not SNAPSHOT_ID.match(str(uploads)):
+        errors.append(f"ntier_restore_uploads is {uploads!r}: give latest, or a snapshot id (8 to 64 hexadecimal "
+                      "characters) from the list restic gives on the backup host.")
+    return errors
+
+
 class FilterModule:
     def filters(self):
-        return {"keepalived_instance": keepalived_instance, "db_connections": db_connections,
+        return {"keepalived_instance": keepalived_instance, "restore_errors": restore_errors, "db_connections": db_connections,
                 "topology": topology, "topology_errors": topology_errors, "project_errors": project_errors, "private_addresses": private_addresses,
                 "public_address_errors": public_address_errors, "db_release_errors": db_release_errors}

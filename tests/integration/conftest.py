@@ -285,14 +285,15 @@ def wait_until(predicate, seconds=20, step=0.5):
     return None
 
 
-def run_site(*args):
-    """site.yml on the scenario's inventory: (return code, its output in one line)."""
+def run_site(*args, playbook="site.yml"):
+    """site.yml (or another playbook of the project's) on the scenario's inventory: (return
+    code, its output in one line)."""
     env = {**os.environ,
            "ANSIBLE_CONFIG": os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "ansible.cfg"),
            "ANSIBLE_COLLECTIONS_PATH": os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "collections"),
            "ANSIBLE_NOCOLOR": "1"}
     run = subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"],
-                          os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "site.yml"), *args],
+                          os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], playbook), *args],
                          capture_output=True, text=True, env=env, timeout=900)
     # (ansible-core 2.19 prints a task's error on stderr)
     return run.returncode, " ".join(re.sub(r"\x1b\[[0-9;]*m", "", run.stdout + "\n" + run.stderr).split())

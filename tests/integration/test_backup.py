@@ -6,7 +6,7 @@ import shlex
 import uuid
 
 import pytest
-from conftest import private_address, wait_until
+from conftest import private_address, run_site, wait_until
 
 pytestmark = pytest.mark.skipif(not os.environ.get("NTIER_BACKUP"), reason="only with a backup host")
 
@@ -121,3 +121,79 @@ def test_the_restore_test_restores_every_row_the_primary_has(store, db, http):
     assert not store.file("/var/lib/ntier-restore-test/data").exists
     assert store.run("pgrep -u postgres -f 'postgres -D /var/lib/ntier-restore-test'").rc != 0
     print(f"\nrestore test: {len(restored)} tables of demo equal to the primary's, {last['started']} to {last['finished']}")
+
+
+VIEW = "/var/lib/ntier-backup/uploads"
+RESTIC = ("RESTIC_REPOSITORY=/var/lib/ntier-backup/restic RESTIC_PASSWORD_FILE=/etc/ntier-backup/restic.password"
+          " RESTIC_CACHE_DIR=/var/cache/ntier-backup/restic restic")
+
+
+@pytest.fixture(scope="module")
+def uploads_host(groups, hosts):
+    return hosts[(groups.get("media") or groups["web"])[0]]
+
+
+def _sums(host, directory):
+    """{relative name: "sha256 owner group mode"} of every file under ``directory``."""
+    out = host.check_output(f"cd {directory} && find . -type f -printf '%P\\0' | sort -z"
+                            " | xargs -0 -r sh -c 'for f; do echo \"$f $(sha256sum < \"$f\" | cut -c1-64)"
+                            " $(stat -c \"%u %g %a\" \"$f\")\"; done' _")
+    return dict(line.split(" ", 1) for line in out.splitlines())
+
+
+def test_the_backup_host_reads_the_uploads_through_a_read_only_view(store, uploads_host):
+    """The uploads' host shows each project's uploads read-only (a read-only bind mount in
+    a chroot of its own); the backup host mounts that view read-only over SFTP, and the
+    SFTP server itself refuses writes."""
+    assert "ro" in uploads_host.check_output("findmnt -no OPTIONS /srv/ntier-backup-view/demo").split(",")
+    assert store.check_output(f"findmnt -no FSTYPE {VIEW}").strip() == "fuse.sshfs"
+    assert store.file(f"{VIEW}/demo").is_directory
+    # the account's SFTP server is read-only, whatever the client asks (-R)
+    put = store.run("cd /etc/ntier-backup/ssh && echo x > /tmp/ntier-probe && echo 'put /tmp/ntier-probe /demo/ntier-probe'"
+                    " | sftp -b - -i id_ed25519 -o UserKnownHostsFile=known_hosts -o BatchMode=yes"
+                    f" ntier-backup@{private_address(uploads_host)}")
+    assert put.rc != 0 and not uploads_host.run("find / -xdev -name ntier-probe").stdout.strip(), put.stdout + put.stderr
+
+
+def test_uploads_deleted_and_overwritten_come_back_byte_identical_from_the_last_snapshot(store, uploads_host, http):
+    """Two uploads, a snapshot; on the uploads' host one is deleted, one overwritten and a
+    new one written; restore.yml puts back the snapshot's files byte for byte (sha256,
+    owner, mode) and keeps the new one. A snapshot id the backup host lacks is refused
+    first, naming the ones it has, and changes nothing."""
+    from test_stack import _upload
+    # the directory the view shows as /demo (its mount unit's What=)
+    media = uploads_host.check_output("systemctl show -P What $(systemd-escape --path --suffix=mount"
+                                      " /srv/ntier-backup-view/demo)").strip()
+    tag = uuid.uuid4().hex[:8]
+    for n in (1, 2):
+        _upload(http, f"kept-{tag}-{n}.txt", f"upload {n} of {tag}")
+    run = store.run("systemctl start ntier-backup-files.service")
+    assert run.rc == 0, run.stderr + store.run("journalctl -u ntier-backup-files --no-pager -n 20").stdout
+    before = _sums(uploads_host, media)
+    mine = sorted(f for f in before if tag in f)
+    assert len(mine) == 2, before
+    uploads_host.check_output(f"rm {media}/{mine[0]} && printf 'overwritten' > {media}/{mine[1]}"
+                              f" && printf 'new' > {media}/new-{tag}.txt")
+    refused, out = run_site("-e", "ntier_restore_uploads=deadbeef", playbook="playbooks/restore.yml")
+    assert refused != 0 and "has no snapshot of the uploads by that id" in out, out[-2000:]
+    assert not uploads_host.file(f"{media}/{mine[0]}").exists
+    rc, out = run_site("-e", "ntier_restore_uploads=latest", playbook="playbooks/restore.yml")
+    assert rc == 0, out[-3000:]
+    after = _sums(uploads_host, media)
+    assert {f: after.get(f) for f in before} == before
+    assert uploads_host.file(f"{media}/new-{tag}.txt").content_string == "new"
+
+
+def test_restic_check_reads_every_pack_and_fails_on_a_damaged_one(store):
+    check = store.run(f"{RESTIC} check --read-data")
+    assert check.rc == 0, check.stdout + check.stderr
+    pack = store.check_output("find /var/lib/ntier-backup/restic/data -type f -size +1k | sort | head -1").strip()
+    assert pack, "no pack in restic's repository"
+    store.check_output(f"cp -p {pack} /root/ntier-pack-saved")
+    try:
+        store.check_output(f"printf 'damaged' | dd of={pack} bs=1 seek=200 conv=notrunc status=none")
+        damaged = store.run(f"{RESTIC} check --read-data")
+        assert damaged.rc != 0, "restic check passed with a damaged pack: " + damaged.stdout
+    finally:
+        store.check_output(f"cp -p /root/ntier-pack-saved {pack} && rm -f /root/ntier-pack-saved")
+    assert store.run(f"{RESTIC} check --read-data").rc == 0

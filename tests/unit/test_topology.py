@@ -352,9 +352,13 @@ def test_a_backup_host_pulls_over_tls_and_the_database_pushes_wal_to_it():
     assert rules["pgbackrest"]["sources"] == ["10.0.0.4"] and rules["pgbackrest"]["unit"] == "pgbackrest.service"
     assert rules["postgresql"]["sources"] == ["10.0.0.3"] and rules["postgresql"]["reaches"] == ["10.0.0.4"]
     assert {r["name"]: r["sources"] for r in t["firewall"]["w2"]}["pgbackrest"] == ["10.0.0.2"]
+    # the uploads are read on the host that keeps them (here the web host; else the store)
+    assert (t["backup_uploads_host"], t["backup_uploads_address"]) == ("w1", "10.0.0.3")
+    store = mod.topology({**groups, "media": ["h1"]}, ADDR)
+    assert (store["backup_uploads_host"], store["backup_uploads_address"]) == ("h1", "10.0.0.1")
     # without the group: nothing of it
     t = mod.topology({**groups, "backup": []}, ADDR)
-    assert t["backup_host"] is None and t["backup_db_hosts"] == []
+    assert t["backup_host"] is None and t["backup_db_hosts"] == [] and t["backup_uploads_host"] is None
     assert [r["name"] for r in t["firewall"]["db1"]] == ["postgresql"] and "reaches" not in t["firewall"]["db1"][0]
 
 
@@ -381,3 +385,20 @@ def test_a_backup_host_of_another_release_is_refused():
     errors = mod.db_release_errors(hostvars, ["db1"], [], ["b1"])
     assert len(errors) == 1 and errors[0].startswith("The backup host b1 runs Debian 13 and the database hosts Debian 12")
     assert mod.db_release_errors(hostvars, ["db1"], [], ["b2"]) == []
+
+
+def test_a_restore_needs_a_backup_host_and_an_explicit_target_of_the_right_form():
+    base = {"web": ["w1"], "db": ["db1"], "cache": ["w1"], "media": ["w1"], "backup": ["w2"]}
+    assert mod.restore_errors(base, "latest", "") == []
+    assert mod.restore_errors(base, "2026-12-05 13:45:00+00:00", "0a1b2c3d") == []
+    assert mod.restore_errors(base, "2026-12-05T13:45:00.25Z", None) == []
+    assert mod.restore_errors({**base, "backup": []}, "latest", "latest")[0].startswith("This deployment has no backup host")
+    for none in (("", ""), (None, None)):
+        assert mod.restore_errors(base, *none)[0].startswith("Say what to restore: -e ntier_restore_db=latest")
+    # a time without its offset (the zone would be guessed), words, shell
+    for bad in ("2026-12-05 13:45:00", "yesterday", "latest; rm -rf /", "2026-12-05 13:45:00+00:00'"):
+        errors = mod.restore_errors(base, bad, "")
+        assert len(errors) == 1 and errors[0].startswith(f"ntier_restore_db is {bad!r}: give latest, or a time"), errors
+    for bad in ("abc", "0A1B2C3D", "../../etc", "latest --target /"):
+        errors = mod.restore_errors(base, "", bad)
+        assert len(errors) == 1 and errors[0].startswith(f"ntier_restore_uploads is {bad!r}: give latest"), errors
