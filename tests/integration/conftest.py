@@ -11,6 +11,7 @@ import os
 import re
 import shlex
 import subprocess
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -349,3 +350,86 @@ class Apps:
 def apps_of(groups, hosts, web_server):
     return lambda project: Apps([App(hosts[h], project, web_server) for h in groups["web"]],
                                 [hosts[h] for h in groups.get("lb", [])])
+
+
+class Background:
+    """A thread that runs self._run() while the with-block runs (until self._stop is set)."""
+
+    def __init__(self):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        raise NotImplementedError
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(30)
+
+
+class Writes(Background):
+    """A client that POSTs a note through the site twice a second while the block runs:
+    [(time, note, status)], -1 for the client's own failure."""
+    prefix = "failover"
+
+    def __init__(self, client):
+        super().__init__()
+        self.client, self.done = client, []
+
+    def _run(self):
+        token, i = self.client.csrf_token("/notes/"), 0
+        while not self._stop.is_set():
+            note = f"{self.prefix}-{uuid.uuid4().hex[:6]}-{i}"
+            try:
+                status = self.client.request("/notes/", "POST", data={"text": note, "csrfmiddlewaretoken": token},
+                                             headers={"Referer": f"https://{self.client.name}/notes/"}, timeout=10).status
+            except Exception:  # noqa: BLE001 - the client's own failure counts as a failed write
+                status = -1
+            self.done.append((time.monotonic(), note, status))
+            i += 1
+            time.sleep(0.5)
+
+    def acknowledged(self):
+        return [n for _, n, s in self.done if s == 302]
+
+    def first_ok_after(self, moment):
+        return next((t for t, _, s in self.done if t > moment and s == 302), None)
+
+
+
+class Reads(Background):
+    """A client that GETs ``path`` through the site five times a second while the block
+    runs: [(time, status)], -1 for the client's own failure."""
+
+    def __init__(self, client, path="/notes/"):
+        super().__init__()
+        self.client, self.path, self.done = client, path, []
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                status = self.client.request(self.path, timeout=10).status
+            except Exception:  # noqa: BLE001 - the client's own failure counts as a failed read
+                status = -1
+            self.done.append((time.monotonic(), status))
+            time.sleep(0.2)
+
+
+def outages(samples, ok):
+    """The spans (first failure, first success after it) of the samples [(time, ...)] for
+    which ok(sample) is false, in seconds; an outage still going at the end runs to the
+    last sample."""
+    spans, start = [], None
+    for sample in samples:
+        if not ok(sample) and start is None:
+            start = sample[0]
+        elif ok(sample) and start is not None:
+            spans.append((start, sample[0]))
+            start = None
+    if start is not None:
+        spans.append((start, samples[-1][0]))
+    return spans

@@ -3,10 +3,11 @@ which takes backups from the database host's pgBackRest server and receives its 
 import json
 import os
 import shlex
+import time
 import uuid
 
 import pytest
-from conftest import private_address, run_site, wait_until
+from conftest import Reads, Writes, outages, private_address, run_site, wait_until
 
 pytestmark = pytest.mark.skipif(not os.environ.get("NTIER_BACKUP"), reason="only with a backup host")
 
@@ -197,3 +198,71 @@ def test_restic_check_reads_every_pack_and_fails_on_a_damaged_one(store):
     finally:
         store.check_output(f"cp -p /root/ntier-pack-saved {pack} && rm -f /root/ntier-pack-saved")
     assert store.run(f"{RESTIC} check --read-data").rc == 0
+
+
+def _psql(db, sql, database="demo"):
+    return db.check_output(f"runuser -u postgres -- psql -d {database} -XAtc {shlex.quote(sql)}").strip()
+
+
+def _restore_db(target, new_http):
+    """restore.yml to ``target`` under a client that reads and one that writes: (the
+    read outages, the write outages), each [(start, end)] in seconds, printed."""
+    with Reads(new_http()) as reads, Writes(new_http()) as writes:
+        writes.prefix = "during-restore"
+        time.sleep(2)
+        rc, out = run_site("-e", f"ntier_restore_db={target}", playbook="playbooks/restore.yml")
+        time.sleep(3)
+    assert rc == 0, out[-4000:]
+    read_gaps = outages(reads.done, lambda s: s[1] == 200)
+    write_gaps = outages(writes.done, lambda s: s[2] == 302)
+    print(f"\nrestore to {target}: reads failed for {[round(b - a, 1) for a, b in read_gaps]} s, "
+          f"writes for {[round(b - a, 1) for a, b in write_gaps]} s; {len(reads.done)} reads, {len(writes.done)} writes")
+    # reads go on: only the swap stops them, for a few seconds; writes stop, then come back
+    assert len(read_gaps) <= 1 and all(b - a <= 15 for a, b in read_gaps), read_gaps
+    assert write_gaps and reads.done[-1][1] == 200 and writes.done[-1][2] == 302, (write_gaps, writes.done[-3:])
+    return read_gaps, write_gaps
+
+
+def _sums(db):
+    """Every table counted and summed (TABLE_SUMS), the notes without those the writing
+    client of _restore_db leaves (before writes stop, after they are back)."""
+    sums = json.loads(_psql(db, TABLE_SUMS))
+    sums["public.notes_note"] = _psql(db, "SELECT count(*) || ' ' || md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), ''))"
+                                          " FROM notes_note t WHERE text NOT LIKE 'during-restore-%'")
+    return sums
+
+
+def test_the_database_comes_back_to_its_latest_point_and_to_a_time(store, db, http, new_http):
+    """R1, the time T (every table counted and summed), R2, WAL switched. restore.yml to
+    latest: R1 and R2 there, every table as before it. Then to T: R1 there, R2 gone,
+    every table as at T. Reads answer throughout but for the swap; writes stop and come
+    back. The old data directory is kept each time."""
+    # a target in the future, or before the oldest backup: refused before any change
+    for target, says in (("2099-01-01 00:00:00+00:00", "that is in the future"),
+                         ("2000-01-01 00:00:00+00:00", "that is before the end of the oldest backup kept")):
+        rc, out = run_site("-e", f"ntier_restore_db='{target}'", playbook="playbooks/restore.yml")
+        assert rc != 0 and says in out and "Nothing has changed" in out, out[-2000:]
+    assert _psql(db, "SHOW default_transaction_read_only") == "off"
+    tag = uuid.uuid4().hex[:8]
+    assert http.post_form("/notes/", data={"text": f"r1-{tag}"}).status == 302
+    time.sleep(1.5)
+    at_t = _psql(db, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00:00'")
+    sums_t = _sums(db)
+    time.sleep(1.5)
+    assert http.post_form("/notes/", data={"text": f"r2-{tag}"}).status == 302
+    _psql(db, "SELECT pg_switch_wal()", "postgres")
+    sums_latest = _sums(db)
+    assert sums_latest != sums_t
+
+    def notes():
+        return _psql(db, f"SELECT string_agg(text, ',' ORDER BY id) FROM notes_note WHERE text LIKE 'r_-{tag}'")
+
+    _restore_db("latest", new_http)
+    assert notes() == f"r1-{tag},r2-{tag}"
+    assert _sums(db) == sums_latest
+    _restore_db(f"'{at_t}'", new_http)
+    assert notes() == f"r1-{tag}"
+    restored = _sums(db)
+    assert restored == sums_t, {t: (sums_t.get(t), restored.get(t)) for t in set(sums_t) | set(restored)
+                                if sums_t.get(t) != restored.get(t)}
+    assert len(db.check_output("ls -d /var/lib/postgresql/*/main.before-restore-*").split()) == 2

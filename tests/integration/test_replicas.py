@@ -11,7 +11,7 @@ import time
 import uuid
 
 import pytest
-from conftest import haproxy_servers, private_address, run_site, wait_until
+from conftest import Background, Writes, haproxy_servers, private_address, run_site, wait_until
 
 pytestmark = pytest.mark.skipif(not os.environ.get("NTIER_DB_CLUSTER"), reason="only with a database cluster")
 
@@ -120,54 +120,7 @@ def _leader(hosts, names):
     return None
 
 
-class _Background:
-    """A thread that runs self._run() while the with-block runs (until self._stop is set)."""
-
-    def __init__(self):
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        raise NotImplementedError
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(30)
-
-
-class _Writes(_Background):
-    """A client that POSTs a note through the site twice a second while the block runs:
-    [(time, note, status)], -1 for the client's own failure."""
-
-    def __init__(self, client):
-        super().__init__()
-        self.client, self.done = client, []
-
-    def _run(self):
-        token, i = self.client.csrf_token("/notes/"), 0
-        while not self._stop.is_set():
-            note = f"failover-{uuid.uuid4().hex[:6]}-{i}"
-            try:
-                status = self.client.request("/notes/", "POST", data={"text": note, "csrfmiddlewaretoken": token},
-                                             headers={"Referer": f"https://{self.client.name}/notes/"}, timeout=10).status
-            except Exception:  # noqa: BLE001 - the client's own failure counts as a failed write
-                status = -1
-            self.done.append((time.monotonic(), note, status))
-            i += 1
-            time.sleep(0.5)
-
-    def acknowledged(self):
-        return [n for _, n, s in self.done if s == 302]
-
-    def first_ok_after(self, moment):
-        return next((t for t, _, s in self.done if t > moment and s == 302), None)
-
-
-class _Writers(_Background):
+class _Writers(Background):
     """Samples every database host twice a second while the block runs: which servers are
     out of recovery (a writer), from the host itself (podman exec, 1 s at most; a frozen or
     unreachable host gives no answer). [(time, {host: True (writer) | False | None})]"""
@@ -284,7 +237,7 @@ def _lose_the_primary(hosts, groups, new_http, web, lose):
     others = [n for n in db if n != old]
     _whole(hosts, old, others)
     gunicorn = web.check_output("systemctl show -p MainPID --value gunicorn-demo.service")
-    with _Writes(new_http()) as writes, _Writers(db) as writers:
+    with Writes(new_http()) as writes, _Writers(db) as writers:
         time.sleep(3)
         lost_at = time.monotonic()
         back = lose(old)
@@ -352,7 +305,7 @@ def test_a_primary_cut_off_from_its_peers_stops_taking_writes(hosts, groups, new
            f" && nft add chain inet ntier_cut out '{{ type filter hook output priority -10; }}'"
            f" && nft add rule inet ntier_cut in ip saddr {{ {peers} }} drop"
            f" && nft add rule inet ntier_cut out ip daddr {{ {peers} }} drop")
-    with _Writes(new_http()) as writes, _Writers(db) as writers:
+    with Writes(new_http()) as writes, _Writers(db) as writers:
         time.sleep(3)
         cut_at = time.monotonic()
         hosts[old].check_output(cut)
