@@ -348,6 +348,10 @@ def _backup_errors(backup):
         value = _whole(backup.get(key, 1))
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             errors.append(f"ntier_backup_{key} is {value!r}: give a whole number of 1 or more (the backups kept).")
+    queue = backup.get("wal_queue_max", "1GiB")
+    if not re.match(r"^[1-9][0-9]{0,5}(MiB|GiB|TiB)$", str(queue)):
+        errors.append(f"ntier_backup_wal_queue_max is {queue!r}: give a size in MiB, GiB or TiB, e.g. '1GiB' (the WAL "
+                      "that may wait for the backup host).")
     schedule = backup.get("schedule")
     if not isinstance(schedule, dict) or set(schedule) - {"full", "diff", "incr"} or "full" not in schedule:
         errors.append(f"ntier_backup_schedule is {schedule!r}: give a mapping with full (required), diff and incr, each "

@@ -266,3 +266,38 @@ def test_the_database_comes_back_to_its_latest_point_and_to_a_time(store, db, ht
     assert restored == sums_t, {t: (sums_t.get(t), restored.get(t)) for t in set(sums_t) | set(restored)
                                 if sums_t.get(t) != restored.get(t)}
     assert len(db.check_output("ls -d /var/lib/postgresql/*/main.before-restore-*").split()) == 2
+
+
+def test_writes_go_on_with_the_repository_unreachable_and_pg_wal_stays_bounded(store, db, http):
+    """The backup host drops the database host's packets to pgBackRest (8432) while the
+    site writes and about 200 MiB of WAL are made: every write passes, the WAL waiting to be
+    archived stays under the bound (ntier_backup_wal_queue_max, 64 MiB in this scenario:
+    4 segments) and pgBackRest drops the rest; let through again, archiving catches up, and
+    a full backup closes the gap (as README says to)."""
+    data = db.check_output("runuser -u postgres -- psql -XAtc 'SHOW data_directory'").strip()
+    ready = f"ls {data}/pg_wal/archive_status | grep -c '[.]ready$' || true"
+    block = (f"nft add table inet ntier_test && nft add chain inet ntier_test input '{{ type filter hook input priority -20; }}'"
+             f" && nft add rule inet ntier_test input ip saddr {private_address(db)} tcp dport 8432 drop")
+    store.check_output(block)
+    try:
+        waiting = []
+        tag = uuid.uuid4().hex[:8]
+        _psql(db, "CREATE TABLE IF NOT EXISTS ntier_wal_filler (b text)", "postgres")
+        for i in range(10):
+            assert http.post_form("/notes/", data={"text": f"unreachable-{tag}-{i}"}).status == 302
+            _psql(db, "INSERT INTO ntier_wal_filler SELECT repeat(md5(random()::text), 30)"
+                      " FROM generate_series(1, 20000); SELECT pg_switch_wal()", "postgres")
+            waiting.append(int(db.check_output(ready).strip()))
+        # pgBackRest drops WAL past the bound as PostgreSQL offers it, each within its timeout
+        settled = wait_until(lambda: waiting.append(int(db.check_output(ready).strip())) or waiting[-1] <= 6, 300, 5)
+        print(f"\nWAL segments waiting while the repository was unreachable: {waiting}")
+        assert settled, f"the WAL waiting for the backup host stayed past the bound: {waiting}"
+    finally:
+        store.run("nft delete table inet ntier_test")
+        _psql(db, "DROP TABLE IF EXISTS ntier_wal_filler", "postgres")
+    segment = db.check_output("runuser -u postgres -- psql -tAc 'SELECT pg_walfile_name(pg_switch_wal())'").strip()
+    assert wait_until(lambda: _info(store)["archive"][-1]["max"] >= segment, 180, 3), (segment, _info(store)["archive"])
+    assert wait_until(lambda: int(db.check_output(ready).strip()) == 0, 120, 3)
+    assert store.run("systemctl start ntier-backup@full.service").rc == 0
+    check = _pgbackrest(store, "check")
+    assert check.rc == 0, check.stdout + check.stderr

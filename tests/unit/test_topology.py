@@ -372,6 +372,11 @@ def test_backup_groups_and_settings_that_would_lose_backups_are_refused():
     assert len(errors) == 1 and "in group 'backup' and in group 'db'" in errors[0]
     errors = mod.topology_errors(base, "gunicorn", [project()], backup={**good, "retention_full": 0})
     assert errors == ["ntier_backup_retention_full is 0: give a whole number of 1 or more (the backups kept)."]
+    for queue in ("1G", "0MiB", "1GiB\nrepo1-path=/", 5):
+        errors = mod.topology_errors(base, "gunicorn", [project()], backup={**good, "wal_queue_max": queue})
+        assert errors == [f"ntier_backup_wal_queue_max is {queue!r}: give a size in MiB, GiB or TiB, e.g. '1GiB' "
+                          "(the WAL that may wait for the backup host)."], errors
+    assert mod.topology_errors(base, "gunicorn", [project()], backup={**good, "wal_queue_max": "64MiB"}) == []
     errors = mod.topology_errors(base, "gunicorn", [project()], backup={**good, "schedule": {"weekly": "Sun"}})
     assert len(errors) == 1 and errors[0].startswith("ntier_backup_schedule is {'weekly': 'Sun'}")
     errors = mod.topology_errors(base, "gunicorn", [project()], backup={**good, "schedule": {"full": "Sun\nExecStart=/bin/sh"}})
