@@ -207,8 +207,9 @@ def _psql(db, sql, database="demo"):
 def _restore_db(target, new_http):
     """restore.yml to ``target`` under a client that reads and one that writes: (the
     read outages, the write outages), each [(start, end)] in seconds, printed."""
-    with Reads(new_http()) as reads, Writes(new_http()) as writes:
-        writes.prefix = "during-restore"
+    writes = Writes(new_http())
+    writes.prefix = "during-restore"
+    with Reads(new_http()) as reads, writes:
         time.sleep(2)
         rc, out = run_site("-e", f"ntier_restore_db={target}", playbook="playbooks/restore.yml")
         time.sleep(3)
