@@ -104,12 +104,21 @@ TABLE_SUMS = (
 
 
 def test_the_restore_test_restores_every_row_the_primary_has(store, db, http):
-    """A note written through the site, its WAL archived; the restore test (a scratch copy
-    of the latest backup and the WAL after it, on the backup host) finds every table of the
-    project's database with the primary's row count and checksum, and records its success."""
+    """The primary records a witness (a restore point, every table counted and summed at
+    it); a note is written after it and its WAL archived. The restore test's copy of the
+    latest point has every table with the primary's count and sum; restored again to the
+    witness, it has the witness's, which are recorded. A witness whose sums were changed
+    on the primary (the check bites) fails the restore test, and its last success stays."""
+    assert http.post_form("/notes/", data={"text": f"witnessed-{uuid.uuid4().hex[:8]}"}).status == 302
+    run = db.run("systemctl start ntier-backup-witness.service")
+    assert run.rc == 0, run.stderr + db.run("journalctl -u ntier-backup-witness --no-pager -n 20").stdout
+    witness = json.loads(db.check_output("runuser -u postgres -- psql -d postgres -XAtc "
+                                         + shlex.quote("SELECT json_build_object('name', name, 'sums', sums)"
+                                                       " FROM ntier_backup_witness ORDER BY at DESC LIMIT 1")))
     note = f"restored-{uuid.uuid4().hex[:8]}"
     assert http.post_form("/notes/", data={"text": note}).status == 302
     primary = json.loads(db.check_output(f"runuser -u postgres -- psql -d demo -XAtc {shlex.quote(TABLE_SUMS)}"))
+    assert primary != witness["sums"]["demo"], "the note written after the witness changed nothing"
     segment = db.check_output("runuser -u postgres -- psql -tAc 'SELECT pg_walfile_name(pg_switch_wal())'").strip()
     assert wait_until(lambda: _info(store)["archive"][-1]["max"] >= segment, 60, 2), (segment, _info(store)["archive"])
     run = store.run("systemctl start ntier-restore-test.service")
@@ -118,10 +127,29 @@ def test_the_restore_test_restores_every_row_the_primary_has(store, db, http):
     restored = last["databases"]["demo"]
     assert "public.notes_note" in restored and restored == primary, {
         t: (primary.get(t), restored.get(t)) for t in set(primary) | set(restored) if primary.get(t) != restored.get(t)}
+    assert last["witness"]["name"] == witness["name"] and last["witness"]["equal"] is True, last["witness"]
+    assert last["witness"]["sums"] == witness["sums"], last["witness"]
     # the scratch copy is gone, and nothing of it runs
     assert not store.file("/var/lib/ntier-restore-test/data").exists
     assert store.run("pgrep -u postgres -f 'postgres -D /var/lib/ntier-restore-test'").rc != 0
-    print(f"\nrestore test: {len(restored)} tables of demo equal to the primary's, {last['started']} to {last['finished']}")
+    print(f"\nrestore test: {len(restored)} tables of demo equal to the primary's, and to the witness "
+          f"{witness['name']} at its point, {last['started']} to {last['finished']}")
+    # a witness that says other than the data at its point fails the test
+    tamper = ("UPDATE ntier_backup_witness SET sums = jsonb_set(sums, '{demo,public.notes_note,0}', '0')"
+              f" WHERE name = '{witness['name']}'")
+    db.check_output(f"runuser -u postgres -- psql -d postgres -XAtc {shlex.quote(tamper)}")
+    try:
+        segment = db.check_output("runuser -u postgres -- psql -tAc 'SELECT pg_walfile_name(pg_switch_wal())'").strip()
+        assert wait_until(lambda: _info(store)["archive"][-1]["max"] >= segment, 60, 2)
+        run = store.run("systemctl start ntier-restore-test.service")
+        assert run.rc != 0, "the restore test passed with a witness that differs from the data"
+        assert "differs from what the primary recorded" in store.run(
+            "journalctl -u ntier-restore-test --no-pager -n 20").stdout
+        assert json.loads(store.check_output("cat /var/lib/ntier-restore-test/last.json"))["finished"] == last["finished"]
+    finally:
+        db.check_output("runuser -u postgres -- psql -d postgres -XAtc "
+                        + shlex.quote(f"DELETE FROM ntier_backup_witness WHERE name = '{witness['name']}'"))
+
 
 
 VIEW = "/var/lib/ntier-backup/uploads"
