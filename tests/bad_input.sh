@@ -66,6 +66,10 @@ inventory retention "$host" "$project
 ntier_backup_retention_full: 0"
 expect "a retention of zero" "ntier_backup_retention_full is 0: give a whole number of 1 or more (the backups kept)." \
   ansible-playbook -i "$work/retention" "$TOP/site.yml"
+inventory walqueue "$host" "$project
+ntier_backup_wal_queue_max: 1G"
+expect "a WAL queue bound pgBackRest would read otherwise" "ntier_backup_wal_queue_max is '1G': give a size in MiB, GiB or TiB" \
+  ansible-playbook -i "$work/walqueue" "$TOP/site.yml"
 inventory schedule "$host" "$project
 ntier_backup_schedule: {full: \"Sun 01:00\\nExecStartPre=/bin/sh -c id\"}"
 expect "a schedule that would write a unit line" "ntier_backup_schedule.full is" \
