@@ -81,9 +81,10 @@ def test_only_the_backup_host_reaches_the_database_hosts_pgbackrest(store, db, g
 def test_a_damaged_file_in_the_repository_fails_verify(store):
     """One backed-up file damaged in the repository (its bytes changed, its size kept):
     pgBackRest's verify fails; put back, it passes."""
-    repo = "/var/lib/pgbackrest/archive/main"
-    wal = store.check_output(f"find {repo} -type f -name '0000*' -size +1k | sort | head -1").strip()
-    assert wal, "no archived WAL in the repository"
+    # the first WAL segment the newest backup needs (verify checks every backup's WAL)
+    needed = _info(store)["backup"][-1]["archive"]["start"]
+    wal = store.check_output(f"find /var/lib/pgbackrest/archive/main -type f -name '{needed}-*'").strip()
+    assert wal, f"the WAL segment {needed} is not in the repository"
     store.check_output(f"cp -p {wal} /root/ntier-verify-saved")
     try:
         store.check_output(f"printf 'damaged' | dd of={wal} bs=1 seek=100 conv=notrunc status=none")
