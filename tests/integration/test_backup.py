@@ -240,12 +240,14 @@ def _restore_db(target, new_http):
     writes.prefix = "during-restore"
     with Reads(new_http()) as reads, writes:
         time.sleep(2)
+        began = time.monotonic()
         rc, out = run_site("-e", f"ntier_restore_db={target}", playbook="playbooks/restore.yml")
+        took = time.monotonic() - began
         time.sleep(3)
     assert rc == 0, out[-4000:]
     read_gaps = outages(reads.done, lambda s: s[1] == 200)
     write_gaps = outages(writes.done, lambda s: s[2] == 302)
-    print(f"\nrestore to {target}: reads failed for {[round(b - a, 1) for a, b in read_gaps]} s, "
+    print(f"\nrestore to {target}: restore.yml took {took:.0f} s; reads failed for {[round(b - a, 1) for a, b in read_gaps]} s, "
           f"writes for {[round(b - a, 1) for a, b in write_gaps]} s; {len(reads.done)} reads, {len(writes.done)} writes")
     # reads go on: only the swap stops them, for a few seconds; writes stop, then come back
     assert len(read_gaps) <= 1 and all(b - a <= 15 for a, b in read_gaps), read_gaps
