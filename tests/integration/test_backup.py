@@ -87,7 +87,7 @@ def test_only_the_backup_host_reaches_the_database_hosts_pgbackrest(store, db, g
 
 def test_a_damaged_file_in_the_repository_fails_verify(store):
     """One backed-up file damaged in the repository (its bytes changed, its size kept):
-    pgBackRest's verify fails; put back, it passes."""
+    pgBackRest's verify fails, and so does the restore test; put back, verify passes."""
     # the first WAL segment the newest backup needs (verify checks every backup's WAL)
     needed = _info(store)["backup"][-1]["archive"]["start"]
     wal = store.check_output(f"find /var/lib/pgbackrest/archive/main -type f -name '{needed}-*'").strip()
@@ -97,6 +97,10 @@ def test_a_damaged_file_in_the_repository_fails_verify(store):
         store.check_output(f"printf 'damaged' | dd of={wal} bs=1 seek=100 conv=notrunc status=none")
         ok, out = _verified(store)
         assert not ok, "verify passed with a damaged WAL file: " + out
+        # the restore test verifies the repository first, and fails
+        run = store.run("systemctl start ntier-restore-test.service")
+        assert run.rc != 0 and "verify found damage" in store.run(
+            "journalctl -u ntier-restore-test --no-pager -n 20").stdout, "the restore test passed a damaged repository"
     finally:
         store.check_output(f"cp -p /root/ntier-verify-saved {wal} && rm -f /root/ntier-verify-saved")
     assert _verified(store)[0]
