@@ -278,8 +278,8 @@ def _table_sums(db):
 def test_the_database_comes_back_to_its_latest_point_and_to_a_time(store, db, http, new_http):
     """R1, the time T (every table counted and summed), R2, WAL switched. restore.yml to
     latest: R1 and R2 there, every table as before it. Then to T: R1 there, R2 gone,
-    every table as at T. Reads answer throughout but for the swap; writes stop and come
-    back. The old data directory is kept each time."""
+    every table as at T; then to latest again, the same. Reads answer throughout but for
+    the swap; writes stop and come back. The old data directory is kept each time."""
     # a target in the future, or before the oldest backup: refused before any change
     for target, says in (("2099-01-01 00:00:00+00:00", "that is in the future"),
                          ("2000-01-01 00:00:00+00:00", "that is before the end of the oldest backup kept")):
@@ -310,7 +310,11 @@ def test_the_database_comes_back_to_its_latest_point_and_to_a_time(store, db, ht
     restored = _table_sums(db)
     assert restored == sums_t, {t: (sums_t.get(t), restored.get(t)) for t in set(sums_t) | set(restored)
                                 if sums_t.get(t) != restored.get(t)}
-    assert len(db.check_output(kept).split()) == aside + 2, "the old data directories were not kept"
+    # and the latest point again: the timeline of the restore to T can be followed (it forks
+    # from the one live at T)
+    _restore_db("latest", new_http)
+    assert notes() == f"r1-{tag}" and _table_sums(db) == sums_t
+    assert len(db.check_output(kept).split()) == aside + 3, "the old data directories were not kept"
 
 
 def test_writes_go_on_with_the_repository_unreachable_and_pg_wal_stays_bounded(store, db, http):
