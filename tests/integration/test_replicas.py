@@ -496,12 +496,18 @@ def test_a_client_reads_its_own_writes_while_the_replicas_lag(hosts, groups, new
             found += note in client.request("/notes/").body
         assert found == 100, f"a client's own note was missing {100 - found} times of 100"
         missed = 0
+        before = _commits(hosts, groups["db"])
         for i in range(5):
             note = f"unpinned-{uuid.uuid4().hex[:8]}"
             assert client.post_form("/notes/", data={"text": note}).status == 302
             client.client.run(f"sed -i '/multidb_pin_writes/d' {client.jar}")
             missed += note not in client.request("/notes/").body
-        assert missed == 5, f"without the pinning cookie the note was found {5 - missed} times of 5: the check cannot fail"
+        after = _commits(hosts, groups["db"])
+        assert missed == 5, (f"without the pinning cookie the note was found {5 - missed} times of 5: the check cannot fail;"
+                             f" commits per member meanwhile {({n: after[n] - before[n] for n in after})},"
+                             f" the replica endpoint {haproxy_servers(web, 'postgres_replicas')}, apply delay "
+                             + str({n: hosts[n].check_output("runuser -u postgres -- psql -tAc 'SHOW recovery_min_apply_delay'")
+                                    for n in groups["db"]}))
     finally:
         _apply_delay(hosts, groups, "0")
 
