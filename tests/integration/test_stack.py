@@ -6,7 +6,9 @@ import os
 import re
 import shutil
 import subprocess
+import shlex
 import tempfile
+import threading
 import time
 import uuid
 
@@ -184,6 +186,53 @@ def test_static_file_served_without_django(http, apps_of, project):
         r = http.request("/notes/", timeout=3)
         assert r.status in (502, 503, 504) or r.timed_out, r
     assert http.request("/notes/").status == 200
+
+
+# Reads every hashed stylesheet under a static root in a loop, as a web server would, until
+# a stop file appears: a file missing, or whose content does not match the hash in its name
+# (empty or half written), is a bad read. Prints a JSON summary.
+_STATIC_READER = r"""
+import glob, hashlib, json, os, re, sys, time
+root, stop = sys.argv[1], sys.argv[2]
+names = [p for p in glob.glob(root + "/**/*.css", recursive=True) if re.search(r"\.[0-9a-f]{12}\.css$", p)]
+reads, bad, deadline = 0, [], time.time() + 300
+while not os.path.exists(stop) and time.time() < deadline:
+    for p in names:
+        reads += 1
+        try:
+            with open(p, "rb") as f:
+                whole = hashlib.md5(f.read()).hexdigest()[:12] == p.rsplit(".", 2)[1]
+        except FileNotFoundError:
+            whole = False
+        if not whole:
+            bad.append(p)
+print(json.dumps({"files": len(names), "reads": reads, "bad": len(bad), "which": sorted(set(bad))[:5]}))
+"""
+
+
+def test_collecting_static_files_again_never_breaks_a_served_one(web, hosts, groups, project, media_dedicated):
+    """Every deploy collects the static files into the root the site serves meanwhile: each
+    stylesheet stays there, whole, all along (Django's own storage deletes a processed file
+    and writes it again; a client asking in between got a 404 or a truncated file)."""
+    holder = hosts[groups["media"][0]] if media_dedicated else web
+    root = f"/srv/media/{project}/static" if media_dedicated else f"/srv/django/{project}/static"
+    stop = f"/run/ntier-check-static-{uuid.uuid4().hex[:8]}"
+    out = {}
+    reader = threading.Thread(target=lambda: out.update(
+        r=holder.run(f"python3 -c {shlex.quote(_STATIC_READER)} {root} {stop}")))
+    reader.start()
+    try:
+        time.sleep(1)
+        for _ in range(3):
+            web.check_output(f"{project}-manage collectstatic --noinput")
+    finally:
+        holder.run(f"touch {stop}")
+        reader.join(60)
+        holder.run(f"rm -f {stop}")
+    summary = json.loads(out["r"].stdout)
+    print(summary)
+    assert summary["files"] > 0 and summary["reads"] > 0, summary
+    assert summary["bad"] == 0, f"a stylesheet was missing or partial while collectstatic ran: {summary}"
 
 
 def _memcached_stats(host, address="127.0.0.1"):
