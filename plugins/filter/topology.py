@@ -625,9 +625,6 @@ def restore_errors(groups, db=None, uploads=None):
     if db not in (None, "", "latest") and not RESTORE_TIME.match(str(db)):
         errors.append(f"ntier_restore_db is {db!r}: give latest, or a time with its offset from UTC such as "
                       "'2026-12-05 13:45:00+00:00' (a time without one would be read in the database host's zone).")
-    if db not in (None, "") and len(_group(groups, "db")) >= 3:
-        errors.append("ntier_restore_db: restoring the database of a Patroni cluster (3 database hosts or more) is not "
-                      "built yet. Restore the uploads alone, or see README, Backups, for restoring a cluster by hand.")
     if uploads not in (None, "", "latest") and not SNAPSHOT_ID.match(str(uploads)):
         errors.append(f"ntier_restore_uploads is {uploads!r}: give latest, or a snapshot id (8 to 64 hexadecimal "
                       "characters) from the list restic gives on the backup host.")

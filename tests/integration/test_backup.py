@@ -17,9 +17,24 @@ def store(groups, hosts):
     return hosts[groups["backup"][0]]
 
 
-@pytest.fixture(scope="module")
+# Molecule "backup-cluster": the database hosts are a Patroni cluster
+CLUSTER = bool(os.environ.get("NTIER_DB_CLUSTER"))
+
+
+def _members(host):
+    return json.loads(host.check_output("patronictl -c $(ls /etc/patroni/*-main.yml | head -1) list -f json"))
+
+
+def _leader(groups, hosts):
+    """The member that runs and leads, by its Patroni (None while there is none)."""
+    leaders = [m["Member"] for m in _members(hosts[groups["db"][0]]) if m["Role"] == "Leader" and m["State"] == "running"]
+    return leaders[0] if leaders else None
+
+
+@pytest.fixture
 def db(groups, hosts):
-    return hosts[groups["db"][0]]
+    """The database server that takes writes (a Patroni cluster's leader, at each check)."""
+    return hosts[_leader(groups, hosts) if CLUSTER else groups["db"][0]]
 
 
 def _pgbackrest(host, *args):
@@ -76,13 +91,53 @@ def test_only_the_backup_host_reaches_the_database_hosts_pgbackrest(store, db, g
     store.check_output("d=$(mktemp -d) && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
                        " -subj /CN=$(hostname) -days 1 -keyout $d/key.pem -out $d/cert.pem 2>/dev/null"
                        " && chown -R postgres $d && ln -sfn $d /run/ntier-other-ca")
+    # (the database host's pgN in the backup host's configuration: a cluster lists every member)
+    n = store.check_output(f"sed -n 's/^pg\\([0-9]*\\)-host={address}$/\\1/p' /etc/pgbackrest/pgbackrest.conf").strip()
+    assert n, f"{address} is not among the backup host's database hosts"
     try:
-        other = _pgbackrest(store, "--pg1-host-cert-file=/run/ntier-other-ca/cert.pem",
-                            "--pg1-host-key-file=/run/ntier-other-ca/key.pem", "check")
+        other = _pgbackrest(store, f"--pg{n}-host-cert-file=/run/ntier-other-ca/cert.pem",
+                            f"--pg{n}-host-key-file=/run/ntier-other-ca/key.pem", "check")
     finally:
         store.run("rm -rf $(readlink /run/ntier-other-ca) /run/ntier-other-ca")
     assert other.rc != 0, "a certificate of another CA was admitted: " + other.stdout
     print(f"\nanother CA's certificate: {(other.stdout + other.stderr).strip().splitlines()[-1:]}")
+
+
+@pytest.mark.skipif(not CLUSTER, reason="with a Patroni cluster only")
+def test_archiving_and_backups_follow_the_leader_across_switchovers(store, groups, hosts, http):
+    """Patroni hands the leader to its synchronous replica, twice: each new leader takes
+    the site's writes and archives its WAL on its new timeline (the timeline's history file
+    in the repository), an incremental backup is taken from it, and pgBackRest's check
+    passes. (The restore test that follows restores across these timelines.)"""
+    for _ in range(2):
+        before = _leader(groups, hosts)
+        members = _members(hosts[before])
+        candidate = next(m["Member"] for m in members if m["Role"] == "Sync Standby")
+        hosts[before].check_output(f"patronictl -c $(ls /etc/patroni/*-main.yml | head -1) switchover"
+                                   f" --candidate {candidate} --force")
+        assert wait_until(lambda: _leader(groups, hosts) == candidate, 90, 2), _members(hosts[before])
+        leader = hosts[candidate]
+        assert wait_until(lambda: _psql(leader, "SELECT pg_is_in_recovery()", "postgres") == "f", 60, 1)
+        tli = int(_psql(leader, "SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)", "postgres"), 16)
+        note = f"after-switchover-{uuid.uuid4().hex[:8]}"
+        # the web node's proxy follows the new leader within its checks
+        assert wait_until(lambda: http.post_form("/notes/", data={"text": note}).status == 302, 60, 2)
+        assert _psql(leader, f"SELECT count(*) FROM notes_note WHERE text = '{note}'") == "1"
+        segment = _psql(leader, "SELECT pg_walfile_name(pg_switch_wal())", "postgres")
+        assert segment.startswith(f"{tli:08X}")
+        assert wait_until(lambda: _info(store)["archive"][-1]["max"] >= segment, 90, 2), (segment, _info(store)["archive"])
+        history = store.run(f"find /var/lib/pgbackrest/archive/main -name '{tli:08X}.history'").stdout.strip()
+        assert history, f"the history file of timeline {tli} is not in the repository"
+        before_backups = len(_info(store)["backup"])
+        run = store.run("systemctl start ntier-backup@incr.service")
+        assert run.rc == 0, store.run("journalctl -u ntier-backup@incr --no-pager -n 20").stdout
+        backups = _info(store)["backup"]
+        assert len(backups) == before_backups + 1 and backups[-1]["type"] == "incr", backups
+        # the backup was taken from the new leader's timeline
+        assert backups[-1]["archive"]["start"].startswith(f"{tli:08X}"), backups[-1]["archive"]
+        check = _pgbackrest(store, "check")
+        assert check.rc == 0, check.stdout + check.stderr
+        print(f"\n{before} -> {candidate}: timeline {tli}, {segment} archived, backup {backups[-1]['label']}")
 
 
 def test_a_damaged_file_in_the_repository_fails_verify(store):
@@ -275,11 +330,13 @@ def _table_sums(db):
     return sums
 
 
-def test_the_database_comes_back_to_its_latest_point_and_to_a_time(store, db, http, new_http):
+def test_the_database_comes_back_to_its_latest_point_and_to_a_time(store, db, http, new_http, groups, hosts):
     """R1, the time T (every table counted and summed), R2, WAL switched. restore.yml to
     latest: R1 and R2 there, every table as before it. Then to T: R1 there, R2 gone,
     every table as at T; then to latest again, the same. Reads answer throughout but for
-    the swap; writes stop and come back. The old data directory is kept each time."""
+    the swap; writes stop and come back. The old data directory is kept each time. A
+    Patroni cluster: the leader stays the leader, and the other members come back as its
+    replicas with the restored data."""
     # a target in the future, or before the oldest backup: refused before any change
     for target, says in (("2099-01-01 00:00:00+00:00", "that is in the future"),
                          ("2000-01-01 00:00:00+00:00", "that is before the end of the oldest backup kept")):
@@ -299,14 +356,27 @@ def test_the_database_comes_back_to_its_latest_point_and_to_a_time(store, db, ht
     sums_latest = _table_sums(db)
     assert sums_latest != sums_t
 
-    def notes():
-        return _psql(db, f"SELECT string_agg(text, ',' ORDER BY id) FROM notes_note WHERE text LIKE 'r_-{tag}'")
+    def whole(want):
+        """A cluster: the same leader, every other member running as its replica, with the
+        restored notes (read on each)."""
+        if not CLUSTER:
+            return
+        leader = _leader(groups, hosts)
+        assert hosts[leader] is db, f"{leader} leads after the restore"
+        replicas = [hosts[name] for name in groups["db"] if name != leader]
+        assert wait_until(lambda: all(_psql(r, "SELECT pg_is_in_recovery()", "postgres") == "t" and notes(r) == want
+                                      for r in replicas), 120, 3), _members(db)
+
+    def notes(host=None):
+        return _psql(host or db, f"SELECT string_agg(text, ',' ORDER BY id) FROM notes_note WHERE text LIKE 'r_-{tag}'")
 
     _restore_db("latest", new_http)
     assert notes() == f"r1-{tag},r2-{tag}"
     assert _table_sums(db) == sums_latest
+    whole(f"r1-{tag},r2-{tag}")
     _restore_db(f"'{at_t}'", new_http)
     assert notes() == f"r1-{tag}"
+    whole(f"r1-{tag}")
     restored = _table_sums(db)
     assert restored == sums_t, {t: (sums_t.get(t), restored.get(t)) for t in set(sums_t) | set(restored)
                                 if sums_t.get(t) != restored.get(t)}
@@ -314,6 +384,7 @@ def test_the_database_comes_back_to_its_latest_point_and_to_a_time(store, db, ht
     # from the one live at T)
     _restore_db("latest", new_http)
     assert notes() == f"r1-{tag}" and _table_sums(db) == sums_t
+    whole(f"r1-{tag}")
     assert len(db.check_output(kept).split()) == aside + 3, "the old data directories were not kept"
 
 
