@@ -273,7 +273,7 @@ def test_deployed_settings(web, project):
     values = json.loads(django_shell(web, project, code))
     assert values == [False, "django.core.cache.backends.memcached.PyMemcacheCache",
                       "django.contrib.sessions.backends.cached_db", 60, True, True, True, 64, True,
-                      "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"]
+                      "ntier_staticfiles.ManifestStaticFilesStorage"]
 
 
 def test_postgres_app_added_once(web, project):
