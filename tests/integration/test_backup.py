@@ -103,6 +103,13 @@ def test_only_the_backup_host_reaches_the_database_hosts_pgbackrest(store, db, g
     print(f"\nanother CA's certificate: {(other.stdout + other.stderr).strip().splitlines()[-1:]}")
 
 
+def _posted(http, note):
+    try:
+        return http.post_form("/notes/", data={"text": note}).status == 302
+    except AssertionError:  # the form's page did not answer 200
+        return False
+
+
 @pytest.mark.skipif(not CLUSTER, reason="with a Patroni cluster only")
 def test_archiving_and_backups_follow_the_leader_across_switchovers(store, groups, hosts, http):
     """Patroni hands the leader to its synchronous replica, twice: each new leader takes
@@ -120,8 +127,9 @@ def test_archiving_and_backups_follow_the_leader_across_switchovers(store, group
         assert wait_until(lambda: _psql(leader, "SELECT pg_is_in_recovery()", "postgres") == "f", 60, 1)
         tli = int(_psql(leader, "SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)", "postgres"), 16)
         note = f"after-switchover-{uuid.uuid4().hex[:8]}"
-        # the web node's proxy follows the new leader within its checks
-        assert wait_until(lambda: http.post_form("/notes/", data={"text": note}).status == 302, 60, 2)
+        # the web node's proxy follows the new leader within its checks (a worker whose
+        # persistent connection went to the old leader answers one 500: README, known limits)
+        assert wait_until(lambda: _posted(http, note), 60, 2)
         assert _psql(leader, f"SELECT count(*) FROM notes_note WHERE text = '{note}'") == "1"
         segment = _psql(leader, "SELECT pg_walfile_name(pg_switch_wal())", "postgres")
         assert segment.startswith(f"{tli:08X}")
