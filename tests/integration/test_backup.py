@@ -374,6 +374,8 @@ def test_the_database_comes_back_to_its_latest_point_and_to_a_time(store, db, ht
         replicas = [hosts[name] for name in groups["db"] if name != leader]
         assert wait_until(lambda: all(_psql(r, "SELECT pg_is_in_recovery()", "postgres") == "t" and notes(r) == want
                                       for r in replicas), 120, 3), _members(db)
+        # and none would be read-only once promoted (the clone copies the leader's settings)
+        assert [_psql(r, "SHOW default_transaction_read_only", "postgres") for r in replicas] == ["off"] * len(replicas)
 
     def notes(host=None):
         return _psql(host or db, f"SELECT string_agg(text, ',' ORDER BY id) FROM notes_note WHERE text LIKE 'r_-{tag}'")
