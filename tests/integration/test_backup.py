@@ -118,8 +118,11 @@ def test_archiving_and_backups_follow_the_leader_across_switchovers(store, group
     passes. (The restore test that follows restores across these timelines.)"""
     for _ in range(2):
         before = _leader(groups, hosts)
-        members = _members(hosts[before])
-        candidate = next(m["Member"] for m in members if m["Role"] == "Sync Standby")
+        # (after a switchover, Patroni names a synchronous replica once the old leader streams)
+        sync = []
+        assert wait_until(lambda: sync.extend(m["Member"] for m in _members(hosts[before]) if m["Role"] == "Sync Standby")
+                          or sync, 90, 2), _members(hosts[before])
+        candidate = sync[0]
         hosts[before].check_output(f"patronictl -c $(ls /etc/patroni/*-main.yml | head -1) switchover"
                                    f" --candidate {candidate} --force")
         assert wait_until(lambda: _leader(groups, hosts) == candidate, 90, 2), _members(hosts[before])
