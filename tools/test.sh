@@ -25,7 +25,7 @@ set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
 DEFAULT_SCENARIOS="bad-input relay grow | lint unit collection modwsgi:trixie deploy"
-EXTENDED_SCENARIOS="single single:trixie split modwsgi backup backup:trixie | cluster wagtail:trixie replicas backup-cluster"
+EXTENDED_SCENARIOS="single single:trixie split modwsgi backup backup:trixie backup-cluster:trixie | cluster wagtail:trixie replicas backup-cluster"
 CHECKS="lint unit collection bad-input relay"
 # phases run one after the other; the lanes of a phase side by side
 PHASES=("${NTIER_SCENARIOS:-$DEFAULT_SCENARIOS}")
