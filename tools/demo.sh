@@ -56,6 +56,9 @@ INV
 sed -e "s|\"{{ inventory_dir }}/../../demo/project\"|$TOP/demo/project|" \
     -e "s|server_names: \[demo.example.test\]|server_names: [demo.example.test, $IP]|" \
     "$TOP/inventories/single/group_vars/all/ntier.yml" > "$STATE/inventory/group_vars/all/ntier.yml"
+# a benchmark's host (NTIER_HOST) keeps its secrets and ledger beside its state, removed
+# with it ("down"): the demo's ledger would otherwise name it, and a new host be refused
+[ -z "${NTIER_HOST:-}" ] || echo "ntier_secrets_dir: $STATE/secrets" >> "$STATE/inventory/group_vars/all/ntier.yml"
 # the host's ssh key changes with every new container
 rm -f "$STATE/known_hosts"
 
