@@ -230,6 +230,25 @@ def http(new_http):
     return new_http()
 
 
+# Patroni's command line on a database host of a cluster (Debian's configuration file)
+PATRONICTL = "patronictl -c $(ls /etc/patroni/*-main.yml | head -1)"
+
+
+def patroni_members(host):
+    """Patroni's members, as a member's patronictl lists them: {name: its row}."""
+    return {m["Member"]: m for m in json.loads(host.check_output(f"{PATRONICTL} list -f json"))}
+
+
+def patroni_leader(hosts, names):
+    """The member a reachable member's Patroni calls the leader (None while there is none)."""
+    for name in names:
+        r = hosts[name].run(f"{PATRONICTL} list -f json")
+        if r.rc == 0:
+            leaders = [m["Member"] for m in json.loads(r.stdout) if m["Role"] == "Leader" and m["State"] == "running"]
+            return leaders[0] if leaders else None
+    return None
+
+
 @pytest.fixture(scope="session")
 def media_dedicated(groups):
     return bool(groups.get("media")) and not set(groups["media"]) & set(groups["web"])

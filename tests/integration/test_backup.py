@@ -7,7 +7,7 @@ import time
 import uuid
 
 import pytest
-from conftest import Reads, Writes, outages, private_address, run_site, wait_until
+from conftest import PATRONICTL, Reads, Writes, outages, patroni_leader, patroni_members, private_address, run_site, wait_until
 
 pytestmark = pytest.mark.skipif(not os.environ.get("NTIER_BACKUP"), reason="only with a backup host")
 
@@ -21,20 +21,10 @@ def store(groups, hosts):
 CLUSTER = bool(os.environ.get("NTIER_DB_CLUSTER"))
 
 
-def _members(host):
-    return json.loads(host.check_output("patronictl -c $(ls /etc/patroni/*-main.yml | head -1) list -f json"))
-
-
-def _leader(groups, hosts):
-    """The member that runs and leads, by its Patroni (None while there is none)."""
-    leaders = [m["Member"] for m in _members(hosts[groups["db"][0]]) if m["Role"] == "Leader" and m["State"] == "running"]
-    return leaders[0] if leaders else None
-
-
 @pytest.fixture
 def db(groups, hosts):
     """The database server that takes writes (a Patroni cluster's leader, at each check)."""
-    return hosts[_leader(groups, hosts) if CLUSTER else groups["db"][0]]
+    return hosts[patroni_leader(hosts, groups["db"]) if CLUSTER else groups["db"][0]]
 
 
 def _pgbackrest(host, *args):
@@ -117,15 +107,14 @@ def test_archiving_and_backups_follow_the_leader_across_switchovers(store, group
     in the repository), an incremental backup is taken from it, and pgBackRest's check
     passes. (The restore test that follows restores across these timelines.)"""
     for _ in range(2):
-        before = _leader(groups, hosts)
+        before = patroni_leader(hosts, groups["db"])
         # (after a switchover, Patroni names a synchronous replica once the old leader streams)
         sync = []
-        assert wait_until(lambda: sync.extend(m["Member"] for m in _members(hosts[before]) if m["Role"] == "Sync Standby")
-                          or sync, 90, 2), _members(hosts[before])
+        assert wait_until(lambda: sync.extend(n for n, m in patroni_members(hosts[before]).items() if m["Role"] == "Sync Standby")
+                          or sync, 90, 2), patroni_members(hosts[before])
         candidate = sync[0]
-        hosts[before].check_output(f"patronictl -c $(ls /etc/patroni/*-main.yml | head -1) switchover"
-                                   f" --candidate {candidate} --force")
-        assert wait_until(lambda: _leader(groups, hosts) == candidate, 90, 2), _members(hosts[before])
+        hosts[before].check_output(f"{PATRONICTL} switchover --candidate {candidate} --force")
+        assert wait_until(lambda: patroni_leader(hosts, groups["db"]) == candidate, 90, 2), patroni_members(hosts[before])
         leader = hosts[candidate]
         assert wait_until(lambda: _psql(leader, "SELECT pg_is_in_recovery()", "postgres") == "f", 60, 1)
         tli = int(_psql(leader, "SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)", "postgres"), 16)
@@ -372,11 +361,11 @@ def test_the_database_comes_back_to_its_latest_point_and_to_a_time(store, db, ht
         restored notes (read on each)."""
         if not CLUSTER:
             return
-        leader = _leader(groups, hosts)
+        leader = patroni_leader(hosts, groups["db"])
         assert hosts[leader] is db, f"{leader} leads after the restore"
         replicas = [hosts[name] for name in groups["db"] if name != leader]
         assert wait_until(lambda: all(_psql(r, "SELECT pg_is_in_recovery()", "postgres") == "t" and notes(r) == want
-                                      for r in replicas), 120, 3), _members(db)
+                                      for r in replicas), 120, 3), patroni_members(db)
         # and none would be read-only once promoted (the clone copies the leader's settings)
         assert [_psql(r, "SHOW default_transaction_read_only", "postgres") for r in replicas] == ["off"] * len(replicas)
 

@@ -11,21 +11,14 @@ import time
 import uuid
 
 import pytest
-from conftest import Background, Writes, haproxy_servers, private_address, run_site, wait_until
+from conftest import (PATRONICTL, Background, Writes, haproxy_servers, patroni_leader, patroni_members, private_address, run_site,
+                      wait_until)
 
 pytestmark = pytest.mark.skipif(not os.environ.get("NTIER_DB_CLUSTER"), reason="only with a database cluster")
 
 
-def _patroni_cmd(host):
-    return f"patronictl -c {host.check_output('ls /etc/patroni/*-main.yml').split()[0]}"
-
-
 def _patroni(host, *args):
-    return host.check_output(f"{_patroni_cmd(host)} {' '.join(args)}")
-
-
-def _members(host):
-    return {m["Member"]: m for m in json.loads(_patroni(host, "list", "-f", "json"))}
+    return host.check_output(f"{PATRONICTL} {' '.join(args)}")
 
 
 def _streaming(host):
@@ -38,7 +31,7 @@ def _streaming(host):
 
 def test_one_leader_and_two_streaming_replicas_with_no_lag(hosts, groups):
     db = groups["db"]
-    members = _members(hosts[db[0]])
+    members = patroni_members(hosts[db[0]])
     leaders = [n for n, m in members.items() if m["Role"] == "Leader"]
     assert sorted(members) == sorted(db) and len(leaders) == 1, members
     for _ in range(30):
@@ -100,7 +93,7 @@ def test_a_row_the_site_writes_is_on_every_member(hosts, groups, http):
 
 
 def test_only_the_leader_takes_writes(hosts, groups):
-    leader = [n for n, m in _members(hosts[groups["db"][0]]).items() if m["Role"] == "Leader"][0]
+    leader = [n for n, m in patroni_members(hosts[groups["db"][0]]).items() if m["Role"] == "Leader"][0]
     for name in groups["db"]:
         h = hosts[name]
         recovery = h.check_output("runuser -u postgres -- psql -tAc 'SELECT pg_is_in_recovery()'").strip()
@@ -108,16 +101,6 @@ def test_only_the_leader_takes_writes(hosts, groups):
         if name != leader:
             r = h.run("runuser -u postgres -- psql -d demo -c 'CREATE TABLE ntier_probe (i int)'")
             assert r.rc != 0 and "read-only transaction" in r.stderr, r.stderr
-
-
-def _leader(hosts, names):
-    """The member a reachable member's Patroni calls the leader (None while there is none)."""
-    for name in names:
-        r = hosts[name].run("patronictl -c $(ls /etc/patroni/*-main.yml | head -1) list -f json")
-        if r.rc == 0:
-            leaders = [m["Member"] for m in json.loads(r.stdout) if m["Role"] == "Leader" and m["State"] == "running"]
-            return leaders[0] if leaders else None
-    return None
 
 
 class _Writers(Background):
@@ -166,7 +149,7 @@ def _whole(hosts, leader, others):
 
 def _new_leader(hosts, others, old, since, within=70):
     while time.monotonic() - since < within:
-        new = _leader(hosts, others)
+        new = patroni_leader(hosts, others)
         if new and new != old:
             return new, time.monotonic()
         time.sleep(1)
@@ -194,7 +177,7 @@ def _rejoins(hosts, groups, new, old, within=90):
             break
         time.sleep(2)
     assert replicas.get(old, ("",))[0] == "streaming", replicas
-    assert _leader(hosts, groups["db"]) == new
+    assert patroni_leader(hosts, groups["db"]) == new
 
 
 def _freeze(name):
@@ -232,7 +215,7 @@ def _lose_the_primary(hosts, groups, new_http, web, lose):
     primary rejoins as a replica once its host is back. (old, new, writers, when it was
     lost, when it came back)"""
     db = groups["db"]
-    old = _leader(hosts, db)
+    old = patroni_leader(hosts, db)
     assert old, "no leader to begin with"
     others = [n for n in db if n != old]
     _whole(hosts, old, others)
@@ -298,7 +281,7 @@ def test_a_primary_cut_off_from_its_peers_stops_taking_writes(hosts, groups, new
     ttl; the others elect a new leader; no sample ever sees two writers; every write the
     site acknowledged is on the new leader; once the cut ends, the old primary rejoins."""
     db = groups["db"]
-    old = _leader(hosts, db)
+    old = patroni_leader(hosts, db)
     assert old, "no leader to begin with"
     others = [n for n in db if n != old]
     _whole(hosts, old, others)
@@ -333,12 +316,12 @@ def test_a_primary_cut_off_from_its_peers_stops_taking_writes(hosts, groups, new
 @pytest.mark.heavy
 def test_one_etcd_member_down_changes_nothing(hosts, groups, http):
     db = groups["db"]
-    leader = _leader(hosts, db)
+    leader = patroni_leader(hosts, db)
     down = [n for n in db if n != leader][0]
     hosts[down].check_output("systemctl stop etcd")
     try:
         time.sleep(12)
-        assert _leader(hosts, db) == leader, "a failover happened"
+        assert patroni_leader(hosts, db) == leader, "a failover happened"
         note = f"etcd-down-{uuid.uuid4().hex[:8]}"
         assert http.post_form("/notes/", data={"text": note}).status == 302
     finally:
@@ -353,7 +336,7 @@ def _commits(hosts, names):
 
 def test_reads_go_to_the_replicas_and_writes_to_the_primary(hosts, groups, new_http):
     db = groups["db"]
-    leader = _leader(hosts, db)
+    leader = patroni_leader(hosts, db)
     replicas = [n for n in db if n != leader]
     client = new_http()  # no pinning cookie yet
     before = _commits(hosts, db)
@@ -377,8 +360,8 @@ def test_a_replica_past_the_lag_budget_leaves_the_replica_endpoint_and_returns(h
     of WAL: once its Patroni says it lags past the budget, the web node's HAProxy takes it
     out of the replica endpoint within three checks (2 s apart); let go, it comes back."""
     db = groups["db"]
-    leader = _leader(hosts, db)
-    members = _members(hosts[leader])
+    leader = patroni_leader(hosts, db)
+    members = patroni_members(hosts[leader])
     replica = next(n for n in db if members[n]["Role"] == "Replica")
     leader_address = private_address(hosts[leader])
     address = private_address(hosts[replica])
@@ -414,7 +397,7 @@ def test_with_every_replica_stopped_the_site_still_reads_and_writes(hosts, group
     falls back to the primary, pages that read the database answer, and a write goes
     through once Patroni has stopped waiting for a synchronous replica."""
     db = groups["db"]
-    leader = _leader(hosts, db)
+    leader = patroni_leader(hosts, db)
     replicas = [n for n in db if n != leader]
     unit = "patroni@" + hosts[leader].check_output("ls /etc/patroni/").split("-main.yml")[0] + "-main"
     client = new_http()
@@ -449,7 +432,7 @@ def test_with_every_replica_stopped_the_site_still_reads_and_writes(hosts, group
             # "Known limits". Any other failure to write fails the check.
             pytest.xfail(f"Patroni 3 kept synchronous_standby_names = {stale} with no replica: writes wait")
         assert wrote, (f"no write went through with every replica stopped: {tries}\n"
-                       + hosts[leader].run(f"echo {stale}; {_patroni_cmd(hosts[leader])} list;"
+                       + hosts[leader].run(f"echo {stale}; {PATRONICTL} list;"
                                            " journalctl -u 'patroni@*' --no-pager -n 30").stdout)
     finally:
         for name in replicas:
@@ -465,7 +448,7 @@ def _apply_delay(hosts, groups, delay, web=None, new_http=None):
     restarted them: reads would go to the primary meanwhile)."""
     h = hosts[groups["db"][0]]
     _patroni(h, "edit-config", "--force", "-p", f"recovery_min_apply_delay={delay}")
-    leader = _leader(hosts, groups["db"])
+    leader = patroni_leader(hosts, groups["db"])
     for name in groups["db"]:
         if name == leader:
             continue
@@ -569,7 +552,7 @@ def _peak_connections(hosts, groups, web, clients, hold):
     """``clients`` clients at once, each holding a transaction for ``hold`` seconds, through
     the web node's primary endpoint (PgBouncer on the leader): (their errors, the most
     server connections of the project the leader had meanwhile)."""
-    leader = hosts[_leader(hosts, groups["db"])]
+    leader = hosts[patroni_leader(hosts, groups["db"])]
     code = CONNECT + f"""
 errors = []
 def one():
@@ -649,13 +632,13 @@ def test_a_run_after_the_failovers_finds_the_leader_and_reloads_pgbouncer_in_pla
     process): 6 clients at once get 6 server connections, not the 5 of before; the same
     run again reports changed=0. (max_connections as grow.sh left it.)"""
     db = groups["db"]
-    leader = _leader(hosts, db)
+    leader = patroni_leader(hosts, db)
     connections = hosts[leader].check_output("runuser -u postgres -- psql -tAc 'SHOW max_connections'").strip()
     pids = _pgbouncer_pids(hosts, groups)
     args = ("-e", f"ntier_db_max_connections={connections}", "-e", "ntier_db_pool_size=6")
     rc, out = run_site(*args)
     assert rc == 0, out[-4000:]
-    assert _leader(hosts, db) == leader, "the run moved the leader"
+    assert patroni_leader(hosts, db) == leader, "the run moved the leader"
     assert _pgbouncer_pids(hosts, groups) == pids, "PgBouncer was restarted, not reloaded"
     errors, peak = _peak_connections(hosts, groups, web, 6, 2)
     assert errors.startswith("0 ") and peak == 6, f"6 clients on a pool of 6: {peak} server connections, errors {errors}"
